@@ -1,0 +1,241 @@
+// The Node edge of a protocol Session: a TCP or TLS socket and real timers. All MQTT behaviour
+// stays in protocol/session; this file only moves bytes and time between it and the OS.
+import { EventEmitter } from 'node:events';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import type { QoS, Subscription } from '../protocol/mqtt/packets.ts';
+import type { Session, SessionEvent } from '../protocol/session/session.ts';
+
+export interface BrokerAddress {
+  secure: boolean;
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+}
+
+/** mqtt://, tcp://, mqtts://, ssl://, tls://, with optional user:password@. */
+export function parseBrokerUrl(url: string): BrokerAddress {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`broker URL "${url}" is not a URL; expected e.g. mqtt://127.0.0.1:1883 or mqtts://broker:8883`);
+  }
+  const scheme = u.protocol.replace(/:$/, '');
+  const secure = scheme === 'mqtts' || scheme === 'ssl' || scheme === 'tls';
+  if (!secure && scheme !== 'mqtt' && scheme !== 'tcp') {
+    throw new Error(`broker URL scheme "${scheme}" is not supported; use mqtt:// or mqtts://`);
+  }
+  if (!u.hostname) throw new Error(`broker URL "${url}" has no host`);
+  const port = u.port ? Number(u.port) : secure ? 8883 : 1883;
+  return {
+    secure,
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+  };
+}
+
+export interface TlsFiles {
+  /** PEM file paths. */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Defaults to true; turning it off is for test brokers with self-signed certificates only. */
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+export interface DriverOptions {
+  tls?: TlsFiles;
+  /** Monotonic ms clock; the session's notion of `now`. */
+  clock?: () => number;
+}
+
+/**
+ * Runs a Session over a socket. Emits 'event' for every SessionEvent and also the event's own
+ * type ('connected', 'message', ...), so callers can `once('connected')`.
+ */
+export class SessionDriver extends EventEmitter {
+  readonly session: Session;
+  readonly address: BrokerAddress;
+  private readonly clock: () => number;
+  private readonly tlsOptions: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean; servername?: string } | undefined;
+  private socket: Socket | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(session: Session, broker: string | BrokerAddress, options: DriverOptions = {}) {
+    super();
+    this.session = session;
+    this.address = typeof broker === 'string' ? parseBrokerUrl(broker) : broker;
+    this.clock = options.clock ?? (() => performance.now());
+    if (this.address.secure || options.tls) {
+      const t = options.tls ?? {};
+      this.tlsOptions = {
+        ca: t.ca ? readPem(t.ca, 'CA certificate') : undefined,
+        cert: t.cert ? readPem(t.cert, 'client certificate') : undefined,
+        key: t.key ? readPem(t.key, 'client key') : undefined,
+        rejectUnauthorized: t.rejectUnauthorized ?? true,
+        servername: t.servername,
+      };
+      if (!this.address.secure) this.address = { ...this.address, secure: true };
+    }
+  }
+
+  start(): this {
+    this.session.start(this.clock());
+    this.flush();
+    return this;
+  }
+
+  publish(topic: string, payload: Uint8Array, opts: { qos?: QoS; retain?: boolean } = {}): number {
+    const id = this.session.publish(topic, payload, opts, this.clock());
+    this.flush();
+    return id;
+  }
+
+  subscribe(subscriptions: Subscription[]): void {
+    this.session.subscribe(subscriptions, this.clock());
+    this.flush();
+  }
+
+  unsubscribe(filters: string[]): void {
+    this.session.unsubscribe(filters, this.clock());
+    this.flush();
+  }
+
+  /** Clean shutdown; resolves once the session is closed (DISCONNECT sent or drain timed out). */
+  stop(): Promise<void> {
+    if (this.session.state === 'closed') {
+      this.teardown();
+      return Promise.resolve();
+    }
+    const done = new Promise<void>((resolve) => this.once('closed', () => resolve()));
+    this.session.disconnect(this.clock());
+    this.flush();
+    return done;
+  }
+
+  /** Drop the connection with no DISCONNECT and stop: what a power cut looks like to the broker. */
+  kill(): void {
+    this.stopped = true;
+    this.teardown();
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  /** Destroy the socket without telling the session first: a network failure. */
+  dropConnection(): void {
+    this.socket?.destroy(new Error('connection dropped'));
+  }
+
+  private flush(): void {
+    if (this.stopped) return;
+    const out = this.session.drain();
+    if (this.socket && out.send.length > 0) {
+      if (out.send.length === 1) this.socket.write(out.send[0]);
+      else {
+        this.socket.cork();
+        for (const b of out.send) this.socket.write(b);
+        this.socket.uncork();
+      }
+    }
+    if (out.close) this.closeSocket();
+    for (const e of out.events) this.emitEvent(e);
+    if (out.open) this.openSocket();
+    this.schedule(out.deadline);
+    if (this.session.state === 'closed') this.teardown();
+  }
+
+  private emitEvent(e: SessionEvent): void {
+    this.emit('event', e);
+    this.emit(e.type, e);
+  }
+
+  private openSocket(): void {
+    this.closeSocket();
+    const { host, port } = this.address;
+    const socket = this.tlsOptions
+      ? tlsConnect({ host, port, ...this.tlsOptions, servername: this.tlsOptions.servername ?? (isIp(host) ? undefined : host) })
+      : tcpConnect({ host, port });
+    socket.setNoDelay(true);
+    this.socket = socket;
+    socket.once(this.tlsOptions ? 'secureConnect' : 'connect', () => {
+      if (this.socket !== socket) return;
+      this.session.connectionMade(this.clock());
+      this.flush();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket !== socket) return;
+      this.session.dataReceived(chunk, this.clock());
+      this.flush();
+    });
+    let reason = 'connection closed by the broker';
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      reason = describeSocketError(err, host, port);
+    });
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.session.connectionLost(this.clock(), reason);
+      this.flush();
+    });
+  }
+
+  private closeSocket(): void {
+    const s = this.socket;
+    if (!s) return;
+    this.socket = undefined;
+    // end() lets a final DISCONNECT reach the wire before the FIN.
+    s.end();
+    s.destroySoon();
+  }
+
+  private schedule(deadline: number | undefined): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (deadline === undefined || this.stopped) return;
+    const delay = Math.max(0, deadline - this.clock());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.session.tick(this.clock());
+      this.flush();
+    }, Math.ceil(delay));
+  }
+
+  private teardown(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`cannot read the ${what} at ${path}: ${(err as Error).message}`);
+  }
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
+}
+
+function describeSocketError(err: NodeJS.ErrnoException, host: string, port: number): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return `nothing is listening on ${host}:${port} (connection refused)`;
+    case 'ENOTFOUND':
+      return `cannot resolve the broker host "${host}"`;
+    case 'ECONNRESET':
+      return 'the broker reset the connection';
+    case 'ETIMEDOUT':
+      return `connecting to ${host}:${port} timed out`;
+    default:
+      return err.message;
+  }
+}

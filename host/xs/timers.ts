@@ -1,0 +1,217 @@
+// Time for guest code in an XS worker. xsnap has no timers and nothing runs in the guest unless
+// the host sends it a message, so the host owns time: guest code arms timers over the bridge's
+// "timer" channel (device/platform/xs-bridge.ts documents the payloads) and the host fires them by
+// calling back into the guest. With a VirtualClock an hour of device time runs in well under a
+// second of real time, deterministically.
+
+import type { Bridge } from './bridge.ts';
+
+/** Runs when a timer is due; a returned promise is awaited before the next virtual timer fires. */
+export type TimerCallback = () => void | Promise<void>;
+
+export interface Clock {
+  /** Milliseconds since the clock started. */
+  now(): number;
+  /** Runs `callback` at absolute time `at` (or as soon as possible if that has passed). */
+  schedule(at: number, callback: TimerCallback): number;
+  cancel(handle: number): void;
+}
+
+/** Wall-clock time; a callback's rejection goes to `onError` (there is no caller to give it to). */
+export class RealClock implements Clock {
+  private readonly start = performance.now();
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private nextHandle = 1;
+
+  constructor(private readonly onError: (err: unknown) => void = reportTimerError) {}
+
+  now(): number {
+    return performance.now() - this.start;
+  }
+
+  schedule(at: number, callback: TimerCallback): number {
+    const handle = this.nextHandle++;
+    this.arm(handle, at, callback);
+    return handle;
+  }
+
+  private arm(handle: number, at: number, callback: TimerCallback): void {
+    const t = setTimeout(() => {
+      // Node's timers run off the event loop's cached millisecond clock and can fire a little
+      // early by performance.now(); a guest must never see its timer before its time.
+      if (this.now() < at) return this.arm(handle, at, callback);
+      this.timers.delete(handle);
+      try {
+        Promise.resolve(callback()).catch(this.onError);
+      } catch (err) {
+        this.onError(err);
+      }
+    }, Math.max(0, at - this.now()));
+    this.timers.set(handle, t);
+  }
+
+  cancel(handle: number): void {
+    clearTimeout(this.timers.get(handle));
+    this.timers.delete(handle);
+  }
+
+  /** Cancels everything, so a closed worker does not keep the host process alive. */
+  cancelAll(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+}
+
+interface VirtualTimer {
+  at: number;
+  seq: number;
+  callback: TimerCallback;
+}
+
+/** Time that moves only when told to. Timers fire in due order, ties in scheduling order. */
+export class VirtualClock implements Clock {
+  private current: number;
+  private seq = 0;
+  private readonly timers = new Map<number, VirtualTimer>();
+  private advancing = false;
+
+  constructor(start = 0) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  schedule(at: number, callback: TimerCallback): number {
+    const handle = ++this.seq;
+    this.timers.set(handle, { at: Math.max(at, this.current), seq: handle, callback });
+    return handle;
+  }
+
+  cancel(handle: number): void {
+    this.timers.delete(handle);
+  }
+
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  /**
+   * Moves time forward by `ms`, running each due timer at its own instant and awaiting it, so
+   * timers it arms (e.g. a guest re-arming) also fire within the window. Resolves with the count fired.
+   * If a timer's callback fails, the advance rejects with its error and time stays at that timer's instant.
+   */
+  async advance(ms: number): Promise<number> {
+    if (!(ms >= 0)) throw new RangeError(`VirtualClock.advance needs a non-negative duration, got ${ms}`);
+    return this.advanceTo(this.current + ms);
+  }
+
+  async advanceTo(target: number): Promise<number> {
+    if (this.advancing) throw new Error('VirtualClock.advance called while an advance is running (from a timer callback?)');
+    this.advancing = true;
+    let fired = 0;
+    try {
+      for (let next = this.nextDue(target); next; next = this.nextDue(target)) {
+        const [handle, timer] = next;
+        this.timers.delete(handle);
+        this.current = timer.at;
+        fired++;
+        await timer.callback();
+      }
+      this.current = Math.max(this.current, target);
+    } finally {
+      this.advancing = false;
+    }
+    return fired;
+  }
+
+  // A linear scan: guest programs hold a handful of timers, and this keeps ties trivially stable.
+  private nextDue(limit: number): [number, VirtualTimer] | undefined {
+    let best: [number, VirtualTimer] | undefined;
+    for (const entry of this.timers) {
+      const t = entry[1];
+      if (t.at > limit) continue;
+      if (!best || t.at < best[1].at || (t.at === best[1].at && t.seq < best[1].seq)) best = entry;
+    }
+    return best;
+  }
+}
+
+const OP_SET = 1;
+const OP_CLEAR = 2;
+const OP_FIRE = 3;
+const OP_NOW = 4;
+
+/** Serves the guest's "timer" channel from `clock`; fires by calling the guest back over the bridge. */
+export class GuestTimers {
+  /** guest timer id → clock handle of its next firing */
+  private readonly armed = new Map<number, number>();
+
+  constructor(
+    private readonly bridge: Bridge,
+    readonly clock: Clock,
+  ) {
+    bridge.handle('timer', (payload) => this.serve(payload));
+  }
+
+  /** Guest timers currently armed on the host. */
+  get active(): number {
+    return this.armed.size;
+  }
+
+  /** Cancels every guest timer, e.g. before closing the worker. */
+  dispose(): void {
+    for (const handle of this.armed.values()) this.clock.cancel(handle);
+    this.armed.clear();
+    this.bridge.unhandle('timer');
+  }
+
+  private serve(payload: Uint8Array): Uint8Array | void {
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    switch (payload[0]) {
+      case OP_SET: {
+        const id = view.getUint32(1, true);
+        const delay = view.getFloat64(5, true);
+        const period = view.getFloat64(13, true);
+        this.cancel(id);
+        this.arm(id, this.clock.now() + delay, period);
+        return;
+      }
+      case OP_CLEAR:
+        this.cancel(view.getUint32(1, true));
+        return;
+      case OP_NOW: {
+        const out = new Uint8Array(8);
+        new DataView(out.buffer).setFloat64(0, this.clock.now(), true);
+        return out;
+      }
+      default:
+        throw new Error(`unknown timer op ${payload[0]}`);
+    }
+  }
+
+  private arm(id: number, at: number, period: number): void {
+    const handle = this.clock.schedule(at, () => {
+      this.armed.delete(id);
+      // Re-arm from the due time, not from now: intervals keep their cadence however late a fire runs.
+      if (period > 0) this.arm(id, at + period, period);
+      const msg = new Uint8Array(5);
+      msg[0] = OP_FIRE;
+      new DataView(msg.buffer).setUint32(1, id, true);
+      return this.bridge.call('timer', msg).then(() => undefined);
+    });
+    this.armed.set(id, handle);
+  }
+
+  private cancel(id: number): void {
+    const handle = this.armed.get(id);
+    if (handle === undefined) return;
+    this.clock.cancel(handle);
+    this.armed.delete(id);
+  }
+}
+
+function reportTimerError(err: unknown): void {
+  console.error('XS guest timer failed:', err);
+}

@@ -1,0 +1,101 @@
+// A real mosquitto on a loopback port for integration tests. Persistence is on (saved when the
+// broker stops), so a restart keeps sessions and in-flight QoS state like a production broker.
+// There is no skip: without mosquitto these tests fail and say how to install it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './net.ts';
+
+const BINARIES = ['mosquitto', '/usr/sbin/mosquitto'];
+
+export function findMosquitto(): string {
+  for (const bin of BINARIES) {
+    const r = spawnSync(bin, ['-h'], { encoding: 'utf8' });
+    if (!r.error) return bin;
+  }
+  throw new Error('mosquitto is not installed, and the integration tests need a real one: `apt-get install -y mosquitto` (.ci/run does this)');
+}
+
+export class Mosquitto {
+  port = 0;
+  readonly dir = mkdtempSync(join(tmpdir(), 'canopy-mosquitto-'));
+  private child: ChildProcess | undefined;
+  private readonly bin = findMosquitto();
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  get logPath(): string {
+    return join(this.dir, 'mosquitto.log');
+  }
+
+  log(): string {
+    try {
+      return readFileSync(this.logPath, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async start(): Promise<this> {
+    if (!this.port) this.port = await freePort();
+    const conf = join(this.dir, 'mosquitto.conf');
+    writeFileSync(
+      conf,
+      [
+        `listener ${this.port} 127.0.0.1`,
+        'allow_anonymous true',
+        'persistence true',
+        `persistence_location ${this.dir}/`,
+        'autosave_interval 0',
+        'log_type all',
+        `log_dest file ${this.logPath}`,
+        'max_queued_messages 10000',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(this.bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    this.child = child;
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code} on start: ${stderr}${this.log().slice(-2000)}`))),
+    );
+    await Promise.race([waitForPort(this.port), exited]);
+    child.removeAllListeners('exit');
+    return this;
+  }
+
+  /** SIGTERM: mosquitto saves its persistence file on a clean exit. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** SIGSTOP: the broker stays connected but answers nothing (keepalive tests). */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
+  async dispose(): Promise<void> {
+    this.thaw();
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
