@@ -9,14 +9,8 @@ export interface Command {
 }
 
 const commands: Record<string, () => Promise<{ default: Command }>> = {
-  sim: () => import('../sim/command.ts'),
-  monitor: () => import('../sim/monitor-command.ts'),
   session: () => import('./commands/session.ts'),
   broker: () => import('./commands/broker.ts'),
-  build: () => import('./commands/build.ts'),
-  flash: () => import('./commands/flash.ts'),
-  serial: () => import('./commands/serial.ts'),
-  ota: () => import('../ota/command.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {

@@ -117,7 +117,7 @@ export function utf8Decode(b: Uint8Array, start = 0, end = b.length): string {
     } else {
       units.push(cp);
     }
-    if (units.length >= 4096) {
+    if (units.length >= 256) {
       s += String.fromCharCode.apply(null, units);
       units.length = 0;
     }
@@ -127,8 +127,8 @@ export function utf8Decode(b: Uint8Array, start = 0, end = b.length): string {
 
 function asciiSlice(b: Uint8Array, start: number, end: number): string {
   let s = '';
-  for (let i = start; i < end; i += 4096) {
-    s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
+  for (let i = start; i < end; i += 256) {
+    s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + 256)) as unknown as number[]);
   }
   return s;
 }

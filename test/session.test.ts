@@ -91,19 +91,20 @@ describe('Session: publishing', () => {
     b.connect();
     b.session.publish('held', bytes('x'), { qos: 1 });
     b.pump();
-    const held = b.take()[0].messageId;
+    const held = b.take()[0].messageId as number;
     const seen = new Set<number>();
     let wrapped = false;
-    let last = held;
+    let last: number = held;
     for (let i = 0; i < 70_000; i++) {
       b.session.publish('t', bytes('y'), { qos: 1 });
       b.pump();
       const [p] = b.take();
-      expect(p.messageId).not.toBe(held);
-      expect(p.messageId).toBeGreaterThan(0);
-      if (p.messageId < last) wrapped = true;
-      last = p.messageId;
-      seen.add(p.messageId);
+      const mid = p.messageId as number;
+      expect(mid).not.toBe(held);
+      expect(mid).toBeGreaterThan(0);
+      if (mid < last) wrapped = true;
+      last = mid;
+      seen.add(mid);
       b.send({ cmd: 'puback', messageId: p.messageId });
     }
     expect(wrapped).toBe(true);

@@ -86,7 +86,7 @@ function decodeBody(b: Uint8Array): StoreRecord | undefined {
   const payloadLength = view.getUint32(10 + topicLength);
   const start = 14 + topicLength;
   if (start + payloadLength !== b.length) return undefined;
-  const message: OutboundMessage = { id, topic, payload: b.slice(start), qos: qos as QoS, retain: (flags & 4) !== 0 };
+  const message: OutboundMessage = { id, topic, payload: new Uint8Array(b.subarray(start)), qos: qos as QoS, retain: (flags & 4) !== 0 };
   if (flags & 16) {
     message.packetId = packetId;
     message.phase = flags & 8 ? 'pubrel' : 'publish';

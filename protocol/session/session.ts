@@ -242,6 +242,8 @@ export class Session {
       return;
     }
     this.st = 'closing';
+    // An unacknowledged birth is superseded by the "offline" below; waiting for it gains nothing.
+    for (const [id, m] of this.inflight) if (m.transient) this.inflight.delete(id);
     const status = this.options.status;
     if (status && status.announceOffline !== false) {
       this.sendTransient(status.topic, status.offline ?? OFFLINE, status.qos ?? 1, now);
