@@ -146,7 +146,7 @@ describe('Session: reconnect and retransmission', () => {
     expect(b.take()).toMatchObject([{ cmd: 'pubrel', messageId: p.messageId }]);
   });
 
-  it('publishes a QoS 2 message again when the broker lost the session before PUBREL', () => {
+  it('resends PUBREL after PUBREC even when CONNACK reports no session (the broker owns it)', () => {
     const b = setup();
     b.connect();
     b.session.publish('t', bytes('m'), { qos: 2 });
@@ -156,7 +156,7 @@ describe('Session: reconnect and retransmission', () => {
     b.take();
     b.drop();
     b.connect(false);
-    expect(b.take()).toMatchObject([{ cmd: 'publish', dup: true, qos: 2, messageId: p.messageId }]);
+    expect(b.take()).toMatchObject([{ cmd: 'pubrel', messageId: p.messageId }]);
   });
 
   it('queues messages published while offline and sends them in order after CONNACK', () => {

@@ -336,7 +336,7 @@ export class Session {
     this.backoff.reset();
     this.pingOutstanding = false;
     this.events.push({ type: 'connected', sessionPresent });
-    this.resendInflight(sessionPresent, now);
+    this.resendInflight(now);
     const status = this.options.status;
     // After every CONNACK: a session takeover may have published our old will after we were
     // back, so "online" must be said again each time.
@@ -384,25 +384,20 @@ export class Session {
   // --- outbound ------------------------------------------------------------------------------
 
   /**
-   * A reconnect resends every unacknowledged PUBLISH with DUP and every PUBREL, in order. When
-   * the broker has no session it has lost any QoS 2 message still awaiting PUBREL (brokers
-   * release QoS 2 on PUBREL), so that message is published again rather than lost.
+   * A reconnect resends every unacknowledged PUBLISH with DUP and every PUBREL, in order
+   * (MQTT-4.4.0-1). PUBREL is resent even when CONNACK says there is no session: after PUBREC
+   * the broker owns the message, and some brokers (aedes) report no session for a client that
+   * merely has no subscriptions while still holding its QoS 2 state; publishing again there
+   * would deliver twice.
    */
-  private resendInflight(sessionPresent: boolean, now: number): void {
+  private resendInflight(now: number): void {
     for (const [id, m] of [...this.inflight]) {
       if (m.transient) {
         this.inflight.delete(id);
         continue;
       }
-      if (m.phase === 'pubrel' && sessionPresent) {
-        this.write({ type: 'pubrel', packetId: id }, now);
-        continue;
-      }
-      if (m.phase === 'pubrel') {
-        m.phase = 'publish';
-        this.outbox.update(m);
-      }
-      this.write({ type: 'publish', topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup: true, packetId: id }, now);
+      if (m.phase === 'pubrel') this.write({ type: 'pubrel', packetId: id }, now);
+      else this.write({ type: 'publish', topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup: true, packetId: id }, now);
     }
   }
 

@@ -2,7 +2,7 @@
 // broker stops), so a restart keeps sessions and in-flight QoS state like a production broker.
 // There is no skip: without mosquitto these tests fail and say how to install it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './net.ts';
@@ -22,6 +22,11 @@ export class Mosquitto {
   readonly dir = mkdtempSync(join(tmpdir(), 'canopy-mosquitto-'));
   private child: ChildProcess | undefined;
   private readonly bin = findMosquitto();
+
+  constructor() {
+    // Started as root, mosquitto drops to its own user; it must still write its log and db here.
+    chmodSync(this.dir, 0o777);
+  }
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
