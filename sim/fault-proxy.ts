@@ -90,7 +90,13 @@ export class FaultProxy {
     const pair = { client, upstream };
     this.pairs.add(pair);
     const end = () => {
-      if (!this.pairs.delete(pair)) return;
+      if (!this.pairs.has(pair)) return;
+      // In a partition a FIN or RST is as lost as data: the far side learns only after healing.
+      if (this.partitioned) {
+        this.held.push(end);
+        return;
+      }
+      this.pairs.delete(pair);
       client.destroy();
       upstream.destroy();
     };
