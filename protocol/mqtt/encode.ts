@@ -103,6 +103,9 @@ function encodeConnect(p: Extract<Packet, { type: 'connect' }>): Uint8Array {
   if (p.password !== undefined && p.username === undefined) {
     throw new MqttProtocolError('password-without-username', 'a password needs a user name (MQTT-3.1.2-22)');
   }
+  if (p.clientId.length === 0 && !p.cleanSession) {
+    throw new MqttProtocolError('client-id-empty', 'an empty client id needs a clean session (MQTT-3.1.3-7)');
+  }
   const idLen = strLength(p.clientId);
   let len = 10 + 2 + idLen;
   let flags = p.cleanSession ? 2 : 0;
