@@ -34,15 +34,48 @@ export class TelemetryError extends Error {
 const U32 = 0xffffffff;
 
 export function encodeSample(s: Sample): Uint8Array {
-  return encode([
-    uint('seq', s.seq, U32),
-    uint('ts', s.ts, U32),
-    fixed('temperature', s.temperature, -400, 800),
-    fixed('humidity', s.humidity, 0, 1000),
-    s.lux === null ? null : uint('lux', Math.round(s.lux), 65535),
-    bool('motion', s.motion),
-    uint('dhtErrors', Math.min(s.dhtErrors, 65535), 65535),
-  ]);
+  // Hand-written for the hot path (every device, every interval); test/telemetry.test.ts holds
+  // it byte-equal to the generic deterministic encoder.
+  const out = new Uint8Array(24);
+  out[0] = 0x87;
+  let o = 1;
+  o = int(out, o, uint('seq', s.seq, U32));
+  o = int(out, o, uint('ts', s.ts, U32));
+  o = int(out, o, fixed('temperature', s.temperature, -400, 800));
+  o = int(out, o, fixed('humidity', s.humidity, 0, 1000));
+  o = int(out, o, s.lux === null || Number.isNaN(s.lux) ? null : uint('lux', Math.round(s.lux), 65535));
+  out[o++] = bool('motion', s.motion) ? 0xf5 : 0xf4;
+  o = int(out, o, uint('dhtErrors', Math.min(s.dhtErrors, 65535), 65535));
+  return out.slice(0, o);
+}
+
+/** A CBOR integer (major 0 or 1) or null, shortest form, for values within ±2^32. */
+function int(out: Uint8Array, o: number, v: number | null): number {
+  if (v === null) {
+    out[o] = 0xf6;
+    return o + 1;
+  }
+  let m = 0;
+  if (v < 0) {
+    m = 0x20;
+    v = -1 - v;
+  }
+  if (v < 24) out[o++] = m | v;
+  else if (v < 0x100) {
+    out[o++] = m | 24;
+    out[o++] = v;
+  } else if (v < 0x10000) {
+    out[o++] = m | 25;
+    out[o++] = v >> 8;
+    out[o++] = v & 0xff;
+  } else {
+    out[o++] = m | 26;
+    out[o++] = (v >>> 24) & 0xff;
+    out[o++] = (v >>> 16) & 0xff;
+    out[o++] = (v >>> 8) & 0xff;
+    out[o++] = v & 0xff;
+  }
+  return o;
 }
 
 export function decodeSample(bytes: Uint8Array): Sample {

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decode as cborx } from 'cbor-x';
+import { decodeMotionEvent, decodeSample, encodeMotionEvent, encodeSample, TelemetryError, type Sample } from '../protocol/telemetry.ts';
+import { CommandError, decodeCommand, encodeCommand } from '../protocol/commands.ts';
+import { Topics, TopicError } from '../protocol/topics.ts';
+import { encode } from '../protocol/cbor/index.ts';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const unhex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+
+// Golden vectors: these bytes are the wire format. Changing them breaks deployed devices.
+const golden: [string, Sample, string][] = [
+  ['typical', { seq: 123, ts: 1700000000, temperature: 21.5, humidity: 45.2, lux: 300, motion: true, dhtErrors: 0 }, '87187b1a6553f10018d71901c419012cf500'],
+  ['−10.1 °C, sensors missing', { seq: 7, ts: 1700000000, temperature: -10.1, humidity: null, lux: null, motion: false, dhtErrors: 3 }, '87071a6553f1003864f6f6f403'],
+  ['worst case', { seq: 4294967295, ts: 4294967295, temperature: -40, humidity: 100, lux: 65535, motion: false, dhtErrors: 65535 }, '871affffffff1affffffff39018f1903e819fffff419ffff'],
+  ['datasheet example 26.9 °C 65.8 %RH', { seq: 0, ts: 0, temperature: 26.9, humidity: 65.8, lux: 0, motion: false, dhtErrors: 0 }, '87000019010d19029200f400'],
+];
+
+describe('telemetry sample', () => {
+  it.each(golden)('%s encodes to its golden bytes and back', (_n, sample, h) => {
+    const bytes = encodeSample(sample);
+    expect(hex(bytes)).toBe(h);
+    expect(decodeSample(bytes)).toEqual(sample);
+    expect(bytes.length).toBeLessThanOrEqual(24);
+  });
+
+  it('the worst case is exactly 24 bytes', () => {
+    expect(encodeSample(golden[2][1]).length).toBe(24);
+  });
+
+  it('is the same bytes as the generic deterministic encoder, and cbor-x reads it', () => {
+    const s = golden[0][1];
+    expect(encodeSample(s)).toEqual(encode([123, 1700000000, 215, 452, 300, true, 0]));
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: fc.nat({ max: 0xffffffff }), ts: fc.nat({ max: 0xffffffff }),
+          temperature: fc.option(fc.integer({ min: -400, max: 800 }).map((t) => t / 10)),
+          humidity: fc.option(fc.integer({ min: 0, max: 1000 }).map((t) => t / 10)),
+          lux: fc.option(fc.nat({ max: 65535 })), motion: fc.boolean(), dhtErrors: fc.nat({ max: 65535 }),
+        }),
+        (x) => {
+          const generic = encode([x.seq, x.ts, x.temperature === null ? null : Math.round(x.temperature * 10), x.humidity === null ? null : Math.round(x.humidity * 10), x.lux, x.motion, x.dhtErrors]);
+          expect(encodeSample(x)).toEqual(generic);
+          expect(decodeSample(generic)).toEqual(x);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(cborx(Buffer.from(encodeSample(s)))).toEqual([123, 1700000000, 215, 452, 300, true, 0]);
+  });
+
+  it('NaN from a failed DHT read becomes null; counters saturate', () => {
+    const s = decodeSample(encodeSample({ seq: 1, ts: 1, temperature: NaN, humidity: NaN, lux: 1.4, motion: false, dhtErrors: 70000 }));
+    expect(s).toMatchObject({ temperature: null, humidity: null, lux: 1, dhtErrors: 65535 });
+  });
+
+  it('refuses out-of-range values, naming the field', () => {
+    const base = golden[0][1];
+    expect(() => encodeSample({ ...base, temperature: 81 })).toThrow(/temperature/);
+    expect(() => encodeSample({ ...base, humidity: -1 })).toThrow(/humidity/);
+    expect(() => encodeSample({ ...base, seq: -1 })).toThrow(/seq/);
+    expect(() => encodeSample({ ...base, lux: 70000 })).toThrow(/lux/);
+  });
+
+  it('refuses malformed payloads with a TelemetryError', () => {
+    for (const h of ['', '86000000000000', '88000000000000000000', '870000f93e00f6f6f400', '87187b1a6553f10018d71901c419012cf50000', 'a0']) {
+      expect(() => decodeSample(unhex(h))).toThrow(TelemetryError);
+    }
+  });
+
+  it('motion events round-trip', () => {
+    const e = { seq: 9, ts: 1700000001, active: true };
+    expect(hex(encodeMotionEvent(e))).toBe('83091a6553f101f5');
+    expect(decodeMotionEvent(encodeMotionEvent(e))).toEqual(e);
+  });
+});
+
+describe('commands', () => {
+  it('round-trip and have fixed bytes', () => {
+    expect(hex(encodeCommand({ kind: 'set-interval', ms: 5000 }))).toBe('a200010119 1388'.replace(' ', ''));
+    expect(hex(encodeCommand({ kind: 'sample-now' }))).toBe('a10002');
+    for (const c of [{ kind: 'set-interval', ms: 60000 }, { kind: 'sample-now' }, { kind: 'reboot' }] as const) {
+      expect(decodeCommand(encodeCommand(c))).toEqual(c);
+    }
+  });
+  it('refuse unknown codes, keys and bad intervals', () => {
+    for (const h of ['a10009', 'a2000202f5', 'a200010105', 'a1021', '80', 'a200030101']) expect(() => decodeCommand(unhex(h))).toThrow(CommandError);
+  });
+});
+
+describe('topics', () => {
+  const t = new Topics('canopy');
+  it('builds the layout', () => {
+    expect(t.telemetry('dev-1')).toBe('canopy/dev-1/telemetry');
+    expect(t.status('dev-1')).toBe('canopy/dev-1/status');
+    expect(t.event('dev-1', 'motion')).toBe('canopy/dev-1/events/motion');
+    expect(t.commands('dev-1')).toBe('canopy/dev-1/cmd');
+    expect(t.ota('dev-1', 'offer')).toBe('canopy/dev-1/ota/offer');
+    expect(t.telemetryFilter()).toBe('canopy/+/telemetry');
+    expect(new Topics('site/a').status('x')).toBe('site/a/x/status');
+  });
+  it('parses what it builds and nothing else', () => {
+    expect(t.parse('canopy/dev-1/telemetry')).toEqual({ deviceId: 'dev-1', kind: 'telemetry' });
+    expect(t.parse('canopy/dev-1/events/motion')).toEqual({ deviceId: 'dev-1', kind: 'event', sub: 'motion' });
+    expect(t.parse('canopy/dev-1/ota/block')).toEqual({ deviceId: 'dev-1', kind: 'ota', sub: 'block' });
+    for (const bad of ['other/dev/telemetry', 'canopy/dev/unknown', 'canopy/dev/telemetry/x', 'canopy/d v/status', 'canopy/dev/events']) expect(t.parse(bad)).toBeNull();
+  });
+  it('validates ids and prefixes', () => {
+    expect(() => t.telemetry('a/b')).toThrow(TopicError);
+    expect(() => t.telemetry('+')).toThrow(TopicError);
+    expect(() => t.telemetry('x'.repeat(65))).toThrow(TopicError);
+    expect(() => new Topics('$SYS')).toThrow(TopicError);
+    expect(() => new Topics('a//b')).toThrow(TopicError);
+  });
+});
