@@ -75,7 +75,7 @@ describe('strict decoder rejections', () => {
 });
 
 // Values both sides represent identically: no undefined inside maps, integer keys only via Map.
-const value: fc.Arbitrary<CborValue> = fc.letrec((tie) => ({
+const value = fc.letrec<{ v: CborValue }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small' },
     fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
@@ -84,8 +84,8 @@ const value: fc.Arbitrary<CborValue> = fc.letrec((tie) => ({
     fc.boolean(),
     fc.constant(null),
     fc.uint8Array({ maxLength: 20 }),
-    fc.array(tie('v'), { maxLength: 4 }),
-    fc.uniqueArray(fc.tuple(fc.integer({ min: -1000, max: 1000 }), tie('v')), { selector: (e) => e[0], maxLength: 4 }).map((e) => new Map<CborValue, CborValue>(e)),
+    fc.array(tie('v'), { maxLength: 4 }) as fc.Arbitrary<CborValue>,
+    fc.uniqueArray(fc.tuple(fc.integer({ min: -1000, max: 1000 }), tie('v')), { selector: (e) => e[0], maxLength: 4 }).map((e) => new Map<CborValue, CborValue>(e as [CborValue, CborValue][])),
   ),
 })).v;
 
