@@ -161,7 +161,7 @@ describe('XsWorker', () => {
   });
 
   it('overflows the XS stack (killing the worker) on a 4096-argument apply: keep fromCharCode.apply chunks small', async () => {
-    // protocol/utf8.ts decodes in 4096-unit chunks this way; 2048 fits xsnap's stack, 4096 does not,
+    // Why protocol/utf8.ts builds strings 256 code units at a time: 2048 fits xsnap's stack, 4096 does not,
     // and an ESP32's XS stack is smaller still.
     const w = start();
     await w.evaluate('String.fromCharCode.apply(null, new Uint8Array(2048).fill(65))');
@@ -211,7 +211,7 @@ describe('bundleForXs', () => {
 
     const w = start();
     await w.evaluate(bundle.code);
-    const strings = ['', 'sensor/temp', 'ünïcödé', 'µ°C', '温度センサー', '🌲🌳🌴', 'a\u0000b', 'x'.repeat(2000) + '€', '\ud83c'];
+    const strings = ['', 'sensor/temp', 'ünïcödé', 'µ°C', '温度センサー', '🌲🌳🌴', 'a\u0000b', 'x'.repeat(20000) + '€', '\ud83c'];
     const reply = await w.issueCommand(enc.encode(JSON.stringify(strings)));
     const got = JSON.parse(dec.decode(reply.bytes)) as { hex?: string; length?: number; back?: boolean; error?: string }[];
     strings.forEach((s, i) => {
