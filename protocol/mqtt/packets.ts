@@ -6,7 +6,7 @@ export type QoS = 0 | 1 | 2;
 /** SUBACK return code for a refused subscription (MQTT-3.9.3). */
 export const SUBACK_FAILURE = 0x80;
 
-/** CONNACK return codes (MQTT-3.2.2.3). */
+/** CONNACK return codes (MQTT-3.2.2.3); `connackReason` says them in words. */
 export const ConnackCode = {
   accepted: 0,
   unacceptableProtocolVersion: 1,
@@ -15,6 +15,12 @@ export const ConnackCode = {
   badUsernameOrPassword: 4,
   notAuthorized: 5,
 } as const;
+
+const CONNACK_REASONS = ['accepted', 'unacceptable protocol version', 'client identifier rejected', 'server unavailable', 'bad user name or password', 'not authorized'];
+
+export function connackReason(code: number): string {
+  return CONNACK_REASONS[code] ?? `return code ${code}`;
+}
 
 export interface Will {
   topic: string;

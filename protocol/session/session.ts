@@ -4,7 +4,7 @@
 // socket and no timer, so the device (XS), the simulator and the CLI run this same code.
 import { encode } from '../mqtt/encode';
 import { PacketParser } from '../mqtt/parser';
-import { MqttProtocolError, SUBACK_FAILURE } from '../mqtt/packets';
+import { MqttProtocolError, SUBACK_FAILURE, connackReason } from '../mqtt/packets';
 import type { Packet, PublishPacket, QoS, Subscription, Will } from '../mqtt/packets';
 import { validateTopicName } from '../mqtt/topic-filter';
 import { utf8Encode } from '../utf8';
@@ -526,16 +526,5 @@ export class Session {
     this.st = 'closed';
     this.timer = undefined;
     this.events.push({ type: 'closed' });
-  }
-}
-
-function connackReason(code: number): string {
-  switch (code) {
-    case 1: return 'unacceptable protocol version';
-    case 2: return 'client identifier rejected';
-    case 3: return 'server unavailable';
-    case 4: return 'bad user name or password';
-    case 5: return 'not authorized';
-    default: return `return code ${code}`;
   }
 }

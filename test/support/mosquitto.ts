@@ -2,7 +2,7 @@
 // broker stops), so a restart keeps sessions and in-flight QoS state like a production broker.
 // There is no skip: without mosquitto these tests fail and say how to install it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, watch, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './net.ts';
@@ -42,6 +42,26 @@ export class Mosquitto {
     } catch {
       return '';
     }
+  }
+
+  /**
+   * Resolves when the log matches: mosquitto reports some events (a client's departure) only
+   * there. Watches the log directory rather than polling it.
+   */
+  whenLogged(pattern: RegExp, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (pattern.test(this.log())) return resolve();
+      const watcher = watch(this.dir, () => {
+        if (!pattern.test(this.log())) return;
+        clearTimeout(timer);
+        watcher.close();
+        resolve();
+      });
+      const timer = setTimeout(() => {
+        watcher.close();
+        reject(new Error(`mosquitto never logged ${pattern} within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
   }
 
   async start(): Promise<this> {
