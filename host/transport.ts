@@ -6,38 +6,9 @@ import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { QoS, Subscription } from '../protocol/mqtt/packets.ts';
 import type { Session, SessionEvent } from '../protocol/session/session.ts';
+import { parseBrokerUrl, type BrokerAddress } from '../protocol/broker-url.ts';
 
-export interface BrokerAddress {
-  secure: boolean;
-  host: string;
-  port: number;
-  username?: string;
-  password?: string;
-}
-
-/** mqtt://, tcp://, mqtts://, ssl://, tls://, with optional user:password@. */
-export function parseBrokerUrl(url: string): BrokerAddress {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error(`broker URL "${url}" is not a URL; expected e.g. mqtt://127.0.0.1:1883 or mqtts://broker:8883`);
-  }
-  const scheme = u.protocol.replace(/:$/, '');
-  const secure = scheme === 'mqtts' || scheme === 'ssl' || scheme === 'tls';
-  if (!secure && scheme !== 'mqtt' && scheme !== 'tcp') {
-    throw new Error(`broker URL scheme "${scheme}" is not supported; use mqtt:// or mqtts://`);
-  }
-  if (!u.hostname) throw new Error(`broker URL "${url}" has no host`);
-  const port = u.port ? Number(u.port) : secure ? 8883 : 1883;
-  return {
-    secure,
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-  };
-}
+export { parseBrokerUrl, type BrokerAddress } from '../protocol/broker-url.ts';
 
 export interface TlsFiles {
   /** PEM file paths. */

@@ -20,7 +20,7 @@ export class TestClient {
     this.driver = new SessionDriver(new Session({ backoff: { baseMs: 50, capMs: 500 }, ...options }), url);
     this.driver.on('event', (e: SessionEvent) => {
       this.events.push(e);
-      if (e.type === 'message') this.received.push({ topic: e.topic, text: utf8Decode(e.payload), qos: e.qos, retain: e.retain });
+      if (e.type === 'message') this.received.push({ topic: e.topic, text: textOf(e.payload), qos: e.qos, retain: e.retain });
     });
   }
 
@@ -66,4 +66,13 @@ export function waitFor(emitter: EventEmitter, predicate: (e: SessionEvent) => b
     };
     emitter.on('event', on);
   });
+}
+
+/** UTF-8 payloads as text; binary ones (CBOR telemetry) as a marker, so one client can watch a whole fleet. */
+function textOf(payload: Uint8Array): string {
+  try {
+    return utf8Decode(payload);
+  } catch {
+    return `<${payload.length} binary bytes>`;
+  }
 }

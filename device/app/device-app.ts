@@ -1,0 +1,237 @@
+// The device application: samples the sensors on an interval and publishes one CBOR telemetry
+// sample per interval, publishes motion edges at once, keeps the retained online status and the
+// last will, and obeys commands. It reaches hardware, network, clock and storage only through the
+// injected DevicePlatform, which is why the simulator runs this very code.
+import { decodeCommand, type Command } from '../../protocol/commands';
+import { Outbox } from '../../protocol/session/outbox';
+import { Session, type SessionEvent, type SessionState } from '../../protocol/session/session';
+import { encodeMotionEvent, encodeSample, type Sample } from '../../protocol/telemetry';
+import { Topics } from '../../protocol/topics';
+import { utf8Encode } from '../../protocol/utf8';
+import type { DeviceConfig } from '../config';
+import type { DevicePlatform, LinkState, TimerHandle } from '../platform/types';
+import { SequenceCounter } from './sequence';
+import { SessionLink } from './session-link';
+
+export interface DeviceStats {
+  link: LinkState;
+  session: SessionState;
+  samples: number;
+  motionEvents: number;
+  delivered: number;
+  dropped: number;
+  commands: number;
+  /** Bad commands, samples that failed to encode, protocol errors from the broker. */
+  errors: number;
+  intervalMs: number;
+}
+
+export type DeviceAppEvent =
+  | { type: 'link'; state: LinkState; detail: string }
+  | { type: 'session'; event: SessionEvent }
+  | { type: 'sample'; sample: Sample }
+  | { type: 'command'; command: Command }
+  | { type: 'error'; message: string }
+  | { type: 'stopped' };
+
+export interface DeviceAppOptions {
+  platform: DevicePlatform;
+  config: DeviceConfig;
+  /** Observes what the app does (the simulator's view, logs). */
+  onEvent?: (e: DeviceAppEvent) => void;
+}
+
+/** Storage key the set-interval command persists, the same key config overrides read. */
+const INTERVAL_KEY = 'intervalMs';
+
+export class DeviceApp {
+  readonly topics: Topics;
+  readonly session: Session;
+  private readonly platform: DevicePlatform;
+  private readonly config: DeviceConfig;
+  private readonly link: SessionLink;
+  private readonly sampleSeq: SequenceCounter;
+  private readonly eventSeq: SequenceCounter;
+  private readonly onEvent: (e: DeviceAppEvent) => void;
+  private sampleTimer: TimerHandle | undefined;
+  private nextSampleAt = 0;
+  private onStopped: (() => void) | undefined;
+  private rebootAfterStop = false;
+  private readonly stats: DeviceStats;
+
+  constructor(options: DeviceAppOptions) {
+    const { platform, config } = options;
+    this.platform = platform;
+    this.config = config;
+    this.onEvent = options.onEvent ?? (() => {});
+    this.topics = new Topics(config.topicPrefix);
+    this.sampleSeq = new SequenceCounter(platform.storage, 'seq');
+    this.eventSeq = new SequenceCounter(platform.storage, 'eventSeq');
+    this.session = new Session({
+      clientId: config.deviceId,
+      // A persistent session keeps QoS 1/2 state and the command subscription across drops.
+      cleanSession: false,
+      keepalive: config.keepalive,
+      username: config.broker.username,
+      password: config.broker.password === undefined ? undefined : utf8Encode(config.broker.password),
+      status: { topic: this.topics.status(config.deviceId), qos: 1 },
+      outbox: new Outbox({ maxMessages: config.outboxLimit, store: platform.outboxStore }),
+      random: () => platform.random(),
+    });
+    this.link = new SessionLink(this.session, config.broker, platform, (e) => this.onSessionEvent(e));
+    this.stats = {
+      link: 'down', session: 'idle', samples: 0, motionEvents: 0, delivered: 0, dropped: 0, commands: 0, errors: 0,
+      intervalMs: config.intervalMs,
+    };
+  }
+
+  get status(): Readonly<DeviceStats> {
+    this.stats.session = this.session.state;
+    return this.stats;
+  }
+
+  start(): void {
+    const { platform, config } = this;
+    this.session.subscribe([{ topic: this.topics.commands(config.deviceId), qos: 1 }]);
+    platform.sensors.onMotion((active) => this.publishMotion(active));
+    platform.network.start((state, detail) => {
+      this.stats.link = state;
+      this.emit({ type: 'link', state, detail });
+      this.link.setLink(state === 'up');
+    });
+    this.link.start();
+    this.nextSampleAt = platform.clock.now() + this.stats.intervalMs;
+    this.armSampleTimer();
+  }
+
+  /** Clean stop: "offline", in-flight messages drained, DISCONNECT. `done` runs once closed. */
+  stop(done?: () => void): void {
+    this.onStopped = done;
+    this.cancelSampleTimer();
+    this.session.disconnect(this.link.now());
+    this.link.flush();
+    if (this.session.state === 'closed') this.finishStop();
+  }
+
+  /** Takes and publishes one sample now, outside the interval. */
+  sampleNow(): void {
+    const { platform, config } = this;
+    const climate = platform.sensors.climate();
+    const lux = platform.sensors.light();
+    const sample: Sample = {
+      seq: this.sampleSeq.take(),
+      ts: platform.clock.unixTime(),
+      temperature: climate.temperature,
+      humidity: climate.humidity,
+      lux: lux === null ? null : Math.min(65535, Math.max(0, Math.round(lux))),
+      motion: platform.sensors.motion(),
+      dhtErrors: climate.errors,
+    };
+    let payload: Uint8Array;
+    try {
+      payload = encodeSample(sample);
+    } catch (err) {
+      this.fail(`sample ${sample.seq} not sent: ${(err as Error).message}`);
+      return;
+    }
+    this.session.publish(this.topics.telemetry(config.deviceId), payload, { qos: config.qos }, this.link.now());
+    this.link.flush();
+    this.stats.samples++;
+    this.emit({ type: 'sample', sample });
+  }
+
+  private publishMotion(active: boolean): void {
+    if (this.session.state === 'closed' || this.session.state === 'closing') return;
+    const payload = encodeMotionEvent({ seq: this.eventSeq.take(), ts: this.platform.clock.unixTime(), active });
+    this.session.publish(this.topics.event(this.config.deviceId, 'motion'), payload, { qos: 1 }, this.link.now());
+    this.link.flush();
+    this.stats.motionEvents++;
+  }
+
+  private onSessionEvent(e: SessionEvent): void {
+    switch (e.type) {
+      case 'message':
+        if (e.topic === this.topics.commands(this.config.deviceId)) this.onCommand(e.payload);
+        break;
+      case 'delivered':
+        this.stats.delivered++;
+        break;
+      case 'dropped':
+        this.stats.dropped++;
+        break;
+      case 'protocol-error':
+        this.stats.errors++;
+        break;
+      case 'closed':
+        this.finishStop();
+        break;
+    }
+    this.emit({ type: 'session', event: e });
+  }
+
+  private onCommand(payload: Uint8Array): void {
+    let command: Command;
+    try {
+      command = decodeCommand(payload);
+    } catch (err) {
+      this.fail(`command refused: ${(err as Error).message}`);
+      return;
+    }
+    this.stats.commands++;
+    this.emit({ type: 'command', command });
+    switch (command.kind) {
+      case 'set-interval':
+        this.stats.intervalMs = command.ms;
+        this.platform.storage.set(INTERVAL_KEY, command.ms);
+        this.nextSampleAt = this.platform.clock.now() + command.ms;
+        this.armSampleTimer();
+        break;
+      case 'sample-now':
+        this.sampleNow();
+        break;
+      case 'reboot':
+        this.rebootAfterStop = true;
+        this.stop();
+        break;
+    }
+  }
+
+  private armSampleTimer(): void {
+    this.cancelSampleTimer();
+    const clock = this.platform.clock;
+    this.sampleTimer = clock.setTimer(() => {
+      this.sampleTimer = undefined;
+      // Scheduled from the due time, not from now, so the cadence does not drift with latency.
+      const now = clock.now();
+      this.nextSampleAt = Math.max(this.nextSampleAt + this.stats.intervalMs, now + 1);
+      this.sampleNow();
+      this.armSampleTimer();
+    }, Math.max(0, this.nextSampleAt - clock.now()));
+  }
+
+  private cancelSampleTimer(): void {
+    if (this.sampleTimer !== undefined) this.platform.clock.clearTimer(this.sampleTimer);
+    this.sampleTimer = undefined;
+  }
+
+  private finishStop(): void {
+    this.cancelSampleTimer();
+    this.link.halt();
+    this.platform.network.stop();
+    const done = this.onStopped;
+    this.onStopped = undefined;
+    this.emit({ type: 'stopped' });
+    done?.();
+    if (this.rebootAfterStop) this.platform.restart('reboot command');
+  }
+
+  private fail(message: string): void {
+    this.stats.errors++;
+    this.platform.log('warn', message);
+    this.emit({ type: 'error', message });
+  }
+
+  private emit(e: DeviceAppEvent): void {
+    this.onEvent(e);
+  }
+}

@@ -1,0 +1,142 @@
+// Device configuration: the firmware's defaults (manifest `config`, compiled in) with per-device
+// overrides from persistent storage (NVS `preference` domain "canopy" on ESP32), so one firmware
+// image serves a whole fleet. Every value is checked here, once, with an error naming the key and
+// where it came from, instead of failing later inside a driver or the session.
+import { parseBrokerUrl, type BrokerAddress } from '../protocol/broker-url';
+import type { QoS } from '../protocol/mqtt/packets';
+import { Topics } from '../protocol/topics';
+
+export type LightSensorKind = 'bh1750' | 'ldr' | 'none';
+
+export interface DeviceConfig {
+  deviceId: string;
+  broker: BrokerAddress;
+  topicPrefix: string;
+  /** Telemetry interval, ms. */
+  intervalMs: number;
+  /** QoS of telemetry samples (motion events are always QoS 1). */
+  qos: QoS;
+  /** MQTT keepalive, seconds. */
+  keepalive: number;
+  light: LightSensorKind;
+  pins: { dht: number; pir: number; i2cData: number; i2cClock: number; ldr: number };
+  bh1750Address: number;
+  pirWarmupMs: number;
+  /** Most messages kept while offline. */
+  outboxLimit: number;
+  wifi: { ssid?: string; password?: string };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Where a value may come from: the compiled-in config object, or storage. */
+export interface ConfigSource {
+  get(key: string): unknown;
+}
+
+export const DEFAULTS = {
+  topicPrefix: 'canopy',
+  intervalMs: 10_000,
+  qos: 1,
+  keepalive: 60,
+  light: 'bh1750',
+  dhtPin: 4,
+  pirPin: 27,
+  i2cDataPin: 21,
+  i2cClockPin: 22,
+  ldrPin: 34,
+  bh1750Address: 0x23,
+  pirWarmupMs: 60_000,
+  outboxLimit: 64,
+} as const;
+
+/** Storage keys a technician may set per device; also what the set-interval command persists. */
+export const OVERRIDABLE = [
+  'deviceId', 'broker', 'mqttUsername', 'mqttPassword', 'topicPrefix', 'intervalMs', 'qos', 'keepalive',
+  'light', 'dhtPin', 'pirPin', 'i2cDataPin', 'i2cClockPin', 'ldrPin', 'bh1750Address', 'pirWarmupMs', 'outboxLimit',
+] as const;
+
+export function resolveConfig(base: ConfigSource, overrides?: ConfigSource): DeviceConfig {
+  const pick = (key: string): { value: unknown; from: string } => {
+    const o = OVERRIDABLE.includes(key as (typeof OVERRIDABLE)[number]) ? overrides?.get(key) : undefined;
+    if (o !== undefined) return { value: o, from: 'storage' };
+    return { value: base.get(key), from: 'config' };
+  };
+  const str = (key: string, fallback?: string): string => {
+    const { value, from } = pick(key);
+    if (value === undefined || value === '') {
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`${key} is required (set it in the manifest's config or in storage)`);
+    }
+    if (typeof value !== 'string') throw new ConfigError(`${key} from ${from} must be a string, got ${typeof value}`);
+    return value;
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const { value, from } = pick(key);
+    if (value === undefined || value === '') return fallback;
+    const n = typeof value === 'string' && /^(0x[0-9a-fA-F]+|-?\d+)$/.test(value) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(`${key} from ${from} must be an integer ${min}..${max}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+
+  const deviceId = str('deviceId');
+  const topicPrefix = str('topicPrefix', DEFAULTS.topicPrefix);
+  try {
+    new Topics(topicPrefix).status(deviceId);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  let broker: BrokerAddress;
+  try {
+    broker = parseBrokerUrl(str('broker'));
+  } catch (err) {
+    throw new ConfigError(err instanceof ConfigError ? err.message : `broker: ${(err as Error).message}`);
+  }
+  const username = pick('mqttUsername').value;
+  const password = pick('mqttPassword').value;
+  if (typeof username === 'string' && username !== '') broker = { ...broker, username };
+  if (typeof password === 'string' && password !== '') broker = { ...broker, password };
+
+  const light = str('light', DEFAULTS.light);
+  if (light !== 'bh1750' && light !== 'ldr' && light !== 'none') {
+    throw new ConfigError(`light must be "bh1750", "ldr" or "none", got "${light}"`);
+  }
+  const bh1750Address = int('bh1750Address', DEFAULTS.bh1750Address, 0, 0x7f);
+  if (bh1750Address !== 0x23 && bh1750Address !== 0x5c) {
+    throw new ConfigError(`bh1750Address must be 0x23 (ADDR low) or 0x5C (ADDR high), got 0x${bh1750Address.toString(16)}`);
+  }
+  const wifiSsid = base.get('ssid');
+  const wifiPassword = base.get('password');
+  return {
+    deviceId,
+    broker,
+    topicPrefix,
+    intervalMs: int('intervalMs', DEFAULTS.intervalMs, 1000, 86_400_000),
+    qos: int('qos', DEFAULTS.qos, 0, 2) as QoS,
+    keepalive: int('keepalive', DEFAULTS.keepalive, 0, 65_535),
+    light,
+    pins: {
+      dht: int('dhtPin', DEFAULTS.dhtPin, 0, 63),
+      pir: int('pirPin', DEFAULTS.pirPin, 0, 63),
+      i2cData: int('i2cDataPin', DEFAULTS.i2cDataPin, 0, 63),
+      i2cClock: int('i2cClockPin', DEFAULTS.i2cClockPin, 0, 63),
+      ldr: int('ldrPin', DEFAULTS.ldrPin, 0, 63),
+    },
+    bh1750Address,
+    pirWarmupMs: int('pirWarmupMs', DEFAULTS.pirWarmupMs, 0, 600_000),
+    outboxLimit: int('outboxLimit', DEFAULTS.outboxLimit, 1, 10_000),
+    wifi: {
+      ssid: typeof wifiSsid === 'string' && wifiSsid !== '' ? wifiSsid : undefined,
+      password: typeof wifiPassword === 'string' && wifiPassword !== '' ? wifiPassword : undefined,
+    },
+  };
+}
+
+/** A plain object (the manifest's config, a JSON file) as a ConfigSource. */
+export function objectSource(o: Record<string, unknown>): ConfigSource {
+  return { get: (key) => o[key] };
+}

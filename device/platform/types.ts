@@ -1,0 +1,82 @@
+// The small interface through which the device app reaches the world: clock, timers, network,
+// sensors, storage, restart. The ESP32/lin firmware (device/platform/moddable), the simulator on
+// the XS engine (device/platform/xsnap) and the simulator on V8 (sim/) each implement it, so all
+// three run the very same DeviceApp.
+import type { OutboxStore } from '../../protocol/session/outbox';
+
+export type TimerHandle = unknown;
+
+export interface DeviceClock {
+  /** Monotonic milliseconds; the Session's notion of time. */
+  now(): number;
+  /** Unix seconds, or 0 while the wall clock is not set (no SNTP yet). */
+  unixTime(): number;
+  /** Calls `callback` once after `ms`. */
+  setTimer(callback: () => void, ms: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+export type LinkState = 'down' | 'joining' | 'up';
+
+export interface ConnectionHandlers {
+  onConnect(): void;
+  onData(bytes: Uint8Array): void;
+  /** The connection ended without `close()` being called: refused, reset, timed out, closed by the peer. */
+  onClose(reason: string): void;
+}
+
+export interface Connection {
+  write(bytes: Uint8Array): void;
+  /** Closes after pending writes; no onClose follows. */
+  close(): void;
+}
+
+export interface DeviceNetwork {
+  /** Brings the link up (Wi-Fi join with retries on hardware); reports every state change. */
+  start(onState: (state: LinkState, detail: string) => void): void;
+  connect(host: string, port: number, secure: boolean, handlers: ConnectionHandlers): Connection;
+  stop(): void;
+}
+
+export interface ClimateReading {
+  /** °C, or null when the last read failed. */
+  temperature: number | null;
+  /** %RH, or null when the last read failed. */
+  humidity: number | null;
+  /** Failed reads since boot (timeouts, checksum, out of range). */
+  errors: number;
+}
+
+export interface DeviceSensors {
+  climate(): ClimateReading;
+  /** Lux, or null when there is no light sensor or its read failed. */
+  light(): number | null;
+  /** Current motion state (false while the PIR warms up). */
+  motion(): boolean;
+  /** Motion start (true) and end (false) edges, after warm-up. */
+  onMotion(callback: (active: boolean) => void): void;
+  close(): void;
+}
+
+/** Small persistent settings (NVS `preference` on ESP32). */
+export interface DeviceStorage {
+  get(key: string): string | number | boolean | undefined;
+  set(key: string, value: string | number | boolean): void;
+  delete(key: string): void;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface DevicePlatform {
+  clock: DeviceClock;
+  network: DeviceNetwork;
+  sensors: DeviceSensors;
+  storage: DeviceStorage;
+  /** Where unacknowledged QoS 1/2 messages survive a reboot; in memory when absent. */
+  outboxStore?: OutboxStore;
+  /** [0, 1); seeded in the simulator so runs repeat. */
+  random(): number;
+  log(level: LogLevel, message: string): void;
+  /** Reboots the device (the app has already disconnected cleanly when it asks). */
+  restart(reason: string): void;
+}

@@ -1,0 +1,303 @@
+// Runs the device bundle (device/xsnap-main.ts) in an XS worker and serves its platform channels
+// (device/platform/xsnap.ts documents them): real TCP/TLS sockets to the broker, sensors from a
+// host-side source, storage and the outbox log that outlive the worker (a power cut loses the
+// engine's RAM, not its flash), and the clock. A restart or power cut is a new worker with the
+// same storage.
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { replayLog, encodeRecord } from '../../protocol/session/record.ts';
+import { Bridge, json } from './bridge.ts';
+import { GuestTimers, type Clock } from './timers.ts';
+import { XsWorker, type XsWorkerOptions } from './worker.ts';
+
+export interface ClimateReading {
+  temperature: number | null;
+  humidity: number | null;
+  errors: number;
+}
+
+/** Where a simulated device's sensor values come from. */
+export interface SensorSource {
+  climate(): ClimateReading;
+  light(): number | null;
+  motion(): boolean;
+  /** Motion edges the source will produce; the host forwards them to the guest. */
+  onMotion?(listener: (active: boolean) => void): void;
+}
+
+/** What survives a reboot: NVS settings and the outbox log. */
+export class DeviceFlash {
+  readonly settings = new Map<string, string | number | boolean>();
+  private log: Uint8Array[] = [];
+  private logBytes = 0;
+
+  appendRecord(record: Uint8Array): void {
+    this.log.push(record.slice());
+    this.logBytes += record.length;
+    if (this.log.length > 256) this.compact();
+  }
+
+  readLog(): Uint8Array {
+    this.compact();
+    return this.log[0] ?? new Uint8Array(0);
+  }
+
+  /** Live records only, as the device's own store would keep after compaction. */
+  private compact(): void {
+    const all = new Uint8Array(this.logBytes);
+    let o = 0;
+    for (const part of this.log) {
+      all.set(part, o);
+      o += part.length;
+    }
+    const live = replayLog(all).messages.map((message) => encodeRecord({ op: 'put', message }));
+    const out = new Uint8Array(live.reduce((n, r) => n + r.length, 0));
+    o = 0;
+    for (const r of live) {
+      out.set(r, o);
+      o += r.length;
+    }
+    this.log = out.length ? [out] : [];
+    this.logBytes = out.length;
+  }
+}
+
+export interface XsDeviceOptions {
+  /** The device bundle's code (host/xs/bundle.ts of device/xsnap-main.ts). */
+  code: string;
+  /** The manifest-style config the firmware would have compiled in (deviceId, broker, ...). */
+  config: Record<string, unknown>;
+  clock: Clock;
+  sensors: SensorSource;
+  /** Seeds the guest's PRNG (reconnect jitter). */
+  seed?: number;
+  /** Unix seconds at clock time 0. */
+  epoch?: number;
+  flash?: DeviceFlash;
+  onLog?: (level: string, message: string) => void;
+  /** The guest asked to reboot; the host has already started a new worker when this runs. */
+  onRestart?: (reason: string) => void;
+  worker?: XsWorkerOptions;
+}
+
+const NET_CONNECT = 1;
+const NET_WRITE = 2;
+const NET_CLOSE = 3;
+const NET_CONNECTED = 4;
+const NET_DATA = 5;
+const NET_CLOSED = 6;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** One simulated device on the real XS engine. */
+export class XsDevice {
+  readonly flash: DeviceFlash;
+  private worker: XsWorker | undefined;
+  private bridge: Bridge | undefined;
+  private timers: GuestTimers | undefined;
+  private sockets = new Map<number, Socket>();
+  private stopped: (() => void) | undefined;
+  private generation = 0;
+
+  constructor(private readonly options: XsDeviceOptions) {
+    this.flash = options.flash ?? new DeviceFlash();
+    options.sensors.onMotion?.((active) => {
+      const bridge = this.bridge;
+      if (!bridge) return;
+      bridge.call('sensors', Uint8Array.of(4, active ? 1 : 0)).catch((err) => this.log('error', `motion edge lost: ${(err as Error).message}`));
+    });
+  }
+
+  get running(): boolean {
+    return this.worker?.alive ?? false;
+  }
+
+  /** Heap figures of the last reply, for footprint measurements. */
+  get xsWorker(): XsWorker | undefined {
+    return this.worker;
+  }
+
+  /** Boots the firmware: a new XS machine evaluating the bundle. */
+  async boot(): Promise<void> {
+    if (this.worker?.alive) throw new Error('device is already running');
+    const generation = ++this.generation;
+    const worker = new XsWorker({ name: `device-${String(this.options.config.deviceId ?? 'x')}`, ...this.options.worker });
+    const bridge = new Bridge(worker);
+    this.worker = worker;
+    this.bridge = bridge;
+    this.timers = new GuestTimers(bridge, this.options.clock);
+    bridge.handle('dev', (p) => this.serveDev(p, generation));
+    bridge.handle('net', (p) => this.serveNet(p, bridge));
+    bridge.handle('sensors', (p) => this.serveSensors(p));
+    bridge.handle('storage', (p) => this.serveStorage(p));
+    bridge.handle('outbox', (p) => this.serveOutbox(p));
+    worker.exited.then(() => this.dropSockets());
+    await worker.evaluate(this.options.code);
+  }
+
+  /** Asks the app to take a sample now. */
+  async sampleNow(): Promise<void> {
+    await this.requireBridge().call('app', json.encode({ op: 'sample' }));
+  }
+
+  async stats(): Promise<Record<string, unknown>> {
+    return json.decode(await this.requireBridge().call('app', json.encode({ op: 'stats' })));
+  }
+
+  /** Clean shutdown: the app says "offline", drains and sends DISCONNECT; then the worker quits. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    if (!this.worker?.alive) return;
+    const done = new Promise<void>((resolve) => (this.stopped = resolve));
+    await this.requireBridge().call('app', json.encode({ op: 'stop' }));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    await this.shutdownWorker();
+  }
+
+  /** A power cut: the engine and its sockets vanish with no DISCONNECT; flash survives. */
+  async powerCut(): Promise<void> {
+    this.timers?.dispose();
+    this.dropSockets();
+    await this.worker?.kill();
+  }
+
+  private async shutdownWorker(): Promise<void> {
+    this.timers?.dispose();
+    const w = this.worker;
+    if (w?.alive) await w.close().catch(() => w.kill());
+    this.dropSockets();
+  }
+
+  private requireBridge(): Bridge {
+    if (!this.bridge || !this.worker?.alive) throw new Error('device is not running');
+    return this.bridge;
+  }
+
+  private log(level: string, message: string): void {
+    this.options.onLog?.(level, message);
+  }
+
+  private serveDev(payload: Uint8Array, generation: number): Uint8Array | void {
+    const req = json.decode<{ op: string; level?: string; message?: string; reason?: string }>(payload);
+    switch (req.op) {
+      case 'config':
+        return json.encode({ config: this.options.config, seed: this.options.seed ?? 1 });
+      case 'unixTime':
+        return json.encode(Math.floor((this.options.epoch ?? 0) + this.options.clock.now() / 1000));
+      case 'log':
+        this.log(req.level ?? 'info', req.message ?? '');
+        return json.encode(null);
+      case 'stopped':
+        this.stopped?.();
+        this.stopped = undefined;
+        return json.encode(null);
+      case 'restart':
+        // Never await the worker from inside its own request: reboot once this reply is out.
+        setImmediate(() => {
+          if (generation !== this.generation) return;
+          this.shutdownWorker()
+            .then(() => this.boot())
+            .then(() => this.options.onRestart?.(req.reason ?? ''))
+            .catch((err) => this.log('error', `reboot failed: ${(err as Error).message}`));
+        });
+        return json.encode(null);
+      default:
+        throw new Error(`unknown dev op "${req.op}"`);
+    }
+  }
+
+  private serveNet(p: Uint8Array, bridge: Bridge): void {
+    const id = new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(1, true);
+    switch (p[0]) {
+      case NET_CONNECT: {
+        const port = p[5] | (p[6] << 8);
+        const secure = p[7] === 1;
+        const host = decoder.decode(p.subarray(8));
+        const socket = secure ? tlsConnect({ host, port, rejectUnauthorized: false }) : tcpConnect({ host, port });
+        socket.setNoDelay(true);
+        this.sockets.set(id, socket);
+        const send = (op: number, body: Uint8Array) => {
+          const msg = new Uint8Array(5 + body.length);
+          msg[0] = op;
+          new DataView(msg.buffer).setUint32(1, id, true);
+          msg.set(body, 5);
+          if (bridge !== this.bridge || !this.worker?.alive) return;
+          bridge.call('net', msg).catch((err) => {
+            if (this.worker?.alive) this.log('error', `net event for connection ${id} failed in the guest: ${(err as Error).message}`);
+          });
+        };
+        let reason = 'connection closed by the broker';
+        socket.once(secure ? 'secureConnect' : 'connect', () => send(NET_CONNECTED, new Uint8Array(0)));
+        socket.on('data', (chunk: Buffer) => send(NET_DATA, chunk));
+        socket.on('error', (err: NodeJS.ErrnoException) => {
+          reason = err.code === 'ECONNREFUSED' ? `nothing is listening on ${host}:${port} (connection refused)` : err.message;
+        });
+        socket.on('close', () => {
+          if (this.sockets.get(id) !== socket) return;
+          this.sockets.delete(id);
+          send(NET_CLOSED, encoder.encode(reason));
+        });
+        return;
+      }
+      case NET_WRITE:
+        this.sockets.get(id)?.write(p.slice(5));
+        return;
+      case NET_CLOSE: {
+        const s = this.sockets.get(id);
+        this.sockets.delete(id);
+        s?.end();
+        return;
+      }
+      default:
+        throw new Error(`unknown net op ${p[0]}`);
+    }
+  }
+
+  private serveSensors(p: Uint8Array): Uint8Array {
+    const s = this.options.sensors;
+    switch (p[0]) {
+      case 1:
+        return json.encode(s.climate());
+      case 2: {
+        const out = new Uint8Array(8);
+        new DataView(out.buffer).setFloat64(0, s.light() ?? Number.NaN, true);
+        return out;
+      }
+      case 3:
+        return Uint8Array.of(s.motion() ? 1 : 0);
+      default:
+        throw new Error(`unknown sensors op ${p[0]}`);
+    }
+  }
+
+  private serveStorage(p: Uint8Array): Uint8Array {
+    const req = json.decode<{ op: string; key: string; value?: string | number | boolean }>(p);
+    switch (req.op) {
+      case 'get':
+        return json.encode({ value: this.flash.settings.get(req.key) });
+      case 'set':
+        if (req.value === undefined) throw new Error(`storage set of "${req.key}" without a value`);
+        this.flash.settings.set(req.key, req.value);
+        return json.encode(null);
+      case 'delete':
+        this.flash.settings.delete(req.key);
+        return json.encode(null);
+      default:
+        throw new Error(`unknown storage op "${req.op}"`);
+    }
+  }
+
+  private serveOutbox(p: Uint8Array): Uint8Array | void {
+    if (p[0] === 1) return this.flash.readLog();
+    if (p[0] === 2) return this.flash.appendRecord(p.subarray(1));
+    throw new Error(`unknown outbox op ${p[0]}`);
+  }
+
+  private dropSockets(): void {
+    // destroy, not end: to the broker this is a vanished device, so its will fires.
+    for (const s of this.sockets.values()) s.destroy();
+    this.sockets.clear();
+  }
+}

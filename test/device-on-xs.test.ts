@@ -1,0 +1,147 @@
+// The proof that the device app runs on XS, not only on V8: the firmware bundle runs in the real
+// XS engine (@agoric/xsnap) with the host bridge for sockets, sensors and storage, against real
+// brokers; an observer decodes its CBOR telemetry, its retained status and its will.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedBroker } from '../host/broker.ts';
+import { RealClock } from '../host/xs/timers.ts';
+import { XsDevice, type SensorSource } from '../host/xs/device-host.ts';
+import { decodeMotionEvent, decodeSample } from '../protocol/telemetry.ts';
+import { encodeCommand } from '../protocol/commands.ts';
+import { Topics } from '../protocol/topics.ts';
+import type { SessionEvent } from '../protocol/session/session.ts';
+import { Mosquitto } from './support/mosquitto.ts';
+import { TestClient } from './support/clients.ts';
+import { deviceBundle } from './support/device-bundle.ts';
+
+const topics = new Topics('canopy');
+
+class ScriptedSensors implements SensorSource {
+  temperature: number | null = 21.5;
+  humidity: number | null = 45.2;
+  errors = 0;
+  lux: number | null = 300;
+  moving = false;
+  private listener: ((active: boolean) => void) | undefined;
+  climate() {
+    return { temperature: this.temperature, humidity: this.humidity, errors: this.errors };
+  }
+  light() {
+    return this.lux;
+  }
+  motion() {
+    return this.moving;
+  }
+  onMotion(listener: (active: boolean) => void) {
+    this.listener = listener;
+  }
+  edge(active: boolean) {
+    this.moving = active;
+    this.listener?.(active);
+  }
+}
+
+function messages(client: TestClient, topic: string): Uint8Array[] {
+  return client.events.filter((e): e is Extract<SessionEvent, { type: 'message' }> => e.type === 'message' && e.topic === topic).map((e) => e.payload);
+}
+
+const brokers = [
+  { name: 'aedes', make: () => { const b = new EmbeddedBroker({ port: 0 }); return { start: () => b.start(), stop: () => b.stop(), get url() { return b.url; } }; } },
+  { name: 'mosquitto', make: () => { const m = new Mosquitto(); return { start: () => m.start(), stop: () => m.dispose(), get url() { return m.url; } }; } },
+];
+
+describe.each(brokers)('device app on XS against $name', ({ make }) => {
+  const broker = make();
+  const clock = new RealClock();
+  const devices: XsDevice[] = [];
+  let observer: TestClient;
+
+  beforeAll(async () => {
+    await broker.start();
+    observer = await new TestClient(broker.url, { clientId: 'observer', cleanSession: true }).connect();
+    await observer.subscribe('canopy/#', 1);
+  });
+  afterEach(async () => {
+    await Promise.all(devices.splice(0).map((d) => d.powerCut()));
+  });
+  afterAll(async () => {
+    await observer.driver.stop();
+    clock.cancelAll();
+    await broker.stop();
+  });
+
+  async function boot(deviceId: string, sensors: SensorSource, extra: Record<string, unknown> = {}): Promise<XsDevice> {
+    const device = new XsDevice({
+      code: (await deviceBundle()).code,
+      config: { deviceId, broker: broker.url, intervalMs: 1000, keepalive: 30, ...extra },
+      clock,
+      sensors,
+      epoch: 1_700_000_000,
+    });
+    devices.push(device);
+    await device.boot();
+    return device;
+  }
+
+  it('publishes the retained online status, CBOR telemetry and motion events', async () => {
+    const sensors = new ScriptedSensors();
+    const device = await boot('xs-telemetry', sensors);
+    const status = topics.status('xs-telemetry');
+    const telemetry = topics.telemetry('xs-telemetry');
+    await observer.until(() => observer.texts(status).includes('online'), 'online status');
+    await observer.until(() => messages(observer, telemetry).length >= 1, 'a telemetry sample');
+    sensors.temperature = -10.1;
+    sensors.errors = 3;
+    await device.sampleNow();
+    await observer.until(() => messages(observer, telemetry).some((p) => decodeSample(p).temperature === -10.1), 'the negative sample');
+    const samples = messages(observer, telemetry).map(decodeSample);
+    expect(samples[0]).toMatchObject({ temperature: 21.5, humidity: 45.2, lux: 300, motion: false, dhtErrors: 0 });
+    expect(samples[0].ts).toBeGreaterThanOrEqual(1_700_000_000);
+    expect(samples.at(-1)).toMatchObject({ temperature: -10.1, dhtErrors: 3 });
+    // seq strictly increases sample by sample.
+    for (let i = 1; i < samples.length; i++) expect(samples[i].seq).toBe(samples[i - 1].seq + 1);
+
+    sensors.edge(true);
+    const motion = topics.event('xs-telemetry', 'motion');
+    await observer.until(() => messages(observer, motion).length >= 1, 'a motion event');
+    expect(decodeMotionEvent(messages(observer, motion)[0])).toMatchObject({ active: true });
+  });
+
+  it('obeys commands: set-interval is stored, sample-now samples', async () => {
+    const device = await boot('xs-commands', new ScriptedSensors(), { intervalMs: 60_000 });
+    const telemetry = topics.telemetry('xs-commands');
+    await observer.until(() => observer.texts(topics.status('xs-commands')).includes('online'), 'online status');
+    // The device subscribes before it says online, so the command cannot overtake the subscription.
+    await observer.driver.publish(topics.commands('xs-commands'), encodeCommand({ kind: 'sample-now' }), { qos: 1 });
+    await observer.until(() => messages(observer, telemetry).length >= 1, 'a sample on command');
+    observer.driver.publish(topics.commands('xs-commands'), encodeCommand({ kind: 'set-interval', ms: 1000 }), { qos: 1 });
+    await observer.until(() => messages(observer, telemetry).length >= 3, 'samples at the new interval');
+    expect((await device.stats()).intervalMs).toBe(1000);
+    expect(device.flash.settings.get('intervalMs')).toBe(1000);
+    // A malformed command is refused and counted; the device carries on.
+    observer.driver.publish(topics.commands('xs-commands'), new Uint8Array([0xff]), { qos: 1 });
+    await waitUntil(async () => (await device.stats()).errors === 1, 'the bad command to be counted');
+  });
+
+  it('a power cut fires the will ("offline"); a clean stop says offline itself', async () => {
+    const cut = await boot('xs-cut', new ScriptedSensors());
+    const cutStatus = topics.status('xs-cut');
+    await observer.until(() => observer.texts(cutStatus).includes('online'), 'online status');
+    await cut.powerCut();
+    await observer.until(() => observer.texts(cutStatus).at(-1) === 'offline', 'the will');
+
+    const clean = await boot('xs-clean', new ScriptedSensors());
+    const cleanStatus = topics.status('xs-clean');
+    await observer.until(() => observer.texts(cleanStatus).includes('online'), 'online status');
+    await clean.stop();
+    await observer.until(() => observer.texts(cleanStatus).at(-1) === 'offline', 'offline on clean stop');
+    expect(observer.texts(cleanStatus).filter((t) => t === 'offline')).toHaveLength(1);
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
