@@ -5,7 +5,7 @@
 import { decode, encode, type CborValue } from './cbor/index';
 
 export interface Sample {
-  /** Monotonic per boot, 0..2^32-1. */
+  /** Increases by one per sample and never goes back across reboots (it may skip ahead after one); 1..2^32-1, then wraps. */
   seq: number;
   /** Unix seconds, 0..2^32-1 (0 when the clock is not set yet). */
   ts: number;
