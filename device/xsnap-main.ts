@@ -15,7 +15,16 @@ interface Boot {
 const boot = JSON.parse(utf8Decode(callHost('dev', utf8Encode('{"op":"config"}')))) as Boot;
 const platform = createXsnapPlatform(boot.seed);
 const config = resolveConfig(objectSource(boot.config), { get: (key) => platform.storage.get(key) });
-const app = new DeviceApp({ platform, config });
+const report = (event: unknown) => callHost('dev', utf8Encode(JSON.stringify({ op: 'event', event })));
+// The simulator checks delivery against what the firmware produced, so it hears of every sample.
+const app = new DeviceApp({
+  platform,
+  config,
+  onEvent: (e) => {
+    if (e.type === 'sample') report({ type: 'sample', seq: e.sample.seq, qos: config.qos });
+    else if (e.type === 'error') report({ type: 'error', message: e.message });
+  },
+});
 
 registerChannel('app', (payload) => {
   const request = JSON.parse(utf8Decode(payload)) as { op: string };

@@ -4,7 +4,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { RealClock } from '../host/xs/timers.ts';
-import { XsDevice, type SensorSource } from '../host/xs/device-host.ts';
+import { XsDevice } from '../host/xs/device-host.ts';
+import type { SensorSource } from '../host/sim-device.ts';
 import { decodeMotionEvent, decodeSample } from '../protocol/telemetry.ts';
 import { encodeCommand } from '../protocol/commands.ts';
 import { Topics } from '../protocol/topics.ts';

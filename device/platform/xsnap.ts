@@ -17,6 +17,7 @@ import type { OutboxStore } from '../../protocol/session/outbox';
 import type { OutboundMessage } from '../../protocol/session/message';
 import { utf8Decode, utf8Encode } from '../../protocol/utf8';
 import { callHost, clearTimeout, now, registerChannel, setTimeout } from './xs-bridge';
+import { seededRandom } from './random';
 import type { ConnectionHandlers, DevicePlatform, DeviceStorage, LinkState, LogLevel } from './types';
 
 const NET_CONNECT = 1;
@@ -41,18 +42,6 @@ function withId(op: number, id: number, tail: Uint8Array): Uint8Array {
   new DataView(out.buffer).setUint32(1, id, true);
   out.set(tail, 5);
   return out;
-}
-
-/** A small seeded PRNG (mulberry32): xsnap's Math.random starts from the same seed in every worker. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class BridgeOutboxStore implements OutboxStore {

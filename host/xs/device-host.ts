@@ -3,64 +3,11 @@
 // host-side source, storage and the outbox log that outlive the worker (a power cut loses the
 // engine's RAM, not its flash), and the clock. A restart or power cut is a new worker with the
 // same storage.
-import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { replayLog, encodeRecord } from '../../protocol/session/record.ts';
+import { DeviceFlash, type SensorSource, type SimDevice, type SimDeviceEvent } from '../sim-device.ts';
+import { openDeviceSocket, type DeviceSocket } from '../device-socket.ts';
 import { Bridge, json } from './bridge.ts';
 import { GuestTimers, type Clock } from './timers.ts';
 import { XsWorker, type XsWorkerOptions } from './worker.ts';
-
-export interface ClimateReading {
-  temperature: number | null;
-  humidity: number | null;
-  errors: number;
-}
-
-/** Where a simulated device's sensor values come from. */
-export interface SensorSource {
-  climate(): ClimateReading;
-  light(): number | null;
-  motion(): boolean;
-  /** Motion edges the source will produce; the host forwards them to the guest. */
-  onMotion?(listener: (active: boolean) => void): void;
-}
-
-/** What survives a reboot: NVS settings and the outbox log. */
-export class DeviceFlash {
-  readonly settings = new Map<string, string | number | boolean>();
-  private log: Uint8Array[] = [];
-  private logBytes = 0;
-
-  appendRecord(record: Uint8Array): void {
-    this.log.push(record.slice());
-    this.logBytes += record.length;
-    if (this.log.length > 256) this.compact();
-  }
-
-  readLog(): Uint8Array {
-    this.compact();
-    return this.log[0] ?? new Uint8Array(0);
-  }
-
-  /** Live records only, as the device's own store would keep after compaction. */
-  private compact(): void {
-    const all = new Uint8Array(this.logBytes);
-    let o = 0;
-    for (const part of this.log) {
-      all.set(part, o);
-      o += part.length;
-    }
-    const live = replayLog(all).messages.map((message) => encodeRecord({ op: 'put', message }));
-    const out = new Uint8Array(live.reduce((n, r) => n + r.length, 0));
-    o = 0;
-    for (const r of live) {
-      out.set(r, o);
-      o += r.length;
-    }
-    this.log = out.length ? [out] : [];
-    this.logBytes = out.length;
-  }
-}
 
 export interface XsDeviceOptions {
   /** The device bundle's code (host/xs/bundle.ts of device/xsnap-main.ts). */
@@ -74,9 +21,8 @@ export interface XsDeviceOptions {
   /** Unix seconds at clock time 0. */
   epoch?: number;
   flash?: DeviceFlash;
-  onLog?: (level: string, message: string) => void;
-  /** The guest asked to reboot; the host has already started a new worker when this runs. */
-  onRestart?: (reason: string) => void;
+  /** Samples produced, errors, logs and reboots reported by the firmware. */
+  onEvent?: (e: SimDeviceEvent) => void;
   worker?: XsWorkerOptions;
 }
 
@@ -91,16 +37,18 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** One simulated device on the real XS engine. */
-export class XsDevice {
+export class XsDevice implements SimDevice {
+  readonly id: string;
   readonly flash: DeviceFlash;
   private worker: XsWorker | undefined;
   private bridge: Bridge | undefined;
   private timers: GuestTimers | undefined;
-  private sockets = new Map<number, Socket>();
+  private sockets = new Map<number, DeviceSocket>();
   private stopped: (() => void) | undefined;
   private generation = 0;
 
   constructor(private readonly options: XsDeviceOptions) {
+    this.id = String(options.config.deviceId);
     this.flash = options.flash ?? new DeviceFlash();
     options.sensors.onMotion?.((active) => {
       const bridge = this.bridge;
@@ -122,7 +70,7 @@ export class XsDevice {
   async boot(): Promise<void> {
     if (this.worker?.alive) throw new Error('device is already running');
     const generation = ++this.generation;
-    const worker = new XsWorker({ name: `device-${String(this.options.config.deviceId ?? 'x')}`, ...this.options.worker });
+    const worker = new XsWorker({ name: `device-${this.id}`, ...this.options.worker });
     const bridge = new Bridge(worker);
     this.worker = worker;
     this.bridge = bridge;
@@ -176,11 +124,11 @@ export class XsDevice {
   }
 
   private log(level: string, message: string): void {
-    this.options.onLog?.(level, message);
+    this.options.onEvent?.({ type: 'log', level, message });
   }
 
   private serveDev(payload: Uint8Array, generation: number): Uint8Array | void {
-    const req = json.decode<{ op: string; level?: string; message?: string; reason?: string }>(payload);
+    const req = json.decode<{ op: string; level?: string; message?: string; reason?: string; event?: SimDeviceEvent }>(payload);
     switch (req.op) {
       case 'config':
         return json.encode({ config: this.options.config, seed: this.options.seed ?? 1 });
@@ -188,6 +136,9 @@ export class XsDevice {
         return json.encode(Math.floor((this.options.epoch ?? 0) + this.options.clock.now() / 1000));
       case 'log':
         this.log(req.level ?? 'info', req.message ?? '');
+        return json.encode(null);
+      case 'event':
+        if (req.event) this.options.onEvent?.(req.event);
         return json.encode(null);
       case 'stopped':
         this.stopped?.();
@@ -199,7 +150,7 @@ export class XsDevice {
           if (generation !== this.generation) return;
           this.shutdownWorker()
             .then(() => this.boot())
-            .then(() => this.options.onRestart?.(req.reason ?? ''))
+            .then(() => this.options.onEvent?.({ type: 'restart', reason: req.reason ?? '' }))
             .catch((err) => this.log('error', `reboot failed: ${(err as Error).message}`));
         });
         return json.encode(null);
@@ -215,30 +166,27 @@ export class XsDevice {
         const port = p[5] | (p[6] << 8);
         const secure = p[7] === 1;
         const host = decoder.decode(p.subarray(8));
-        const socket = secure ? tlsConnect({ host, port, rejectUnauthorized: false }) : tcpConnect({ host, port });
-        socket.setNoDelay(true);
-        this.sockets.set(id, socket);
         const send = (op: number, body: Uint8Array) => {
+          if (bridge !== this.bridge || !this.worker?.alive) return;
           const msg = new Uint8Array(5 + body.length);
           msg[0] = op;
           new DataView(msg.buffer).setUint32(1, id, true);
           msg.set(body, 5);
-          if (bridge !== this.bridge || !this.worker?.alive) return;
           bridge.call('net', msg).catch((err) => {
             if (this.worker?.alive) this.log('error', `net event for connection ${id} failed in the guest: ${(err as Error).message}`);
           });
         };
-        let reason = 'connection closed by the broker';
-        socket.once(secure ? 'secureConnect' : 'connect', () => send(NET_CONNECTED, new Uint8Array(0)));
-        socket.on('data', (chunk: Buffer) => send(NET_DATA, chunk));
-        socket.on('error', (err: NodeJS.ErrnoException) => {
-          reason = err.code === 'ECONNREFUSED' ? `nothing is listening on ${host}:${port} (connection refused)` : err.message;
-        });
-        socket.on('close', () => {
-          if (this.sockets.get(id) !== socket) return;
-          this.sockets.delete(id);
-          send(NET_CLOSED, encoder.encode(reason));
-        });
+        this.sockets.set(
+          id,
+          openDeviceSocket(host, port, secure, {
+            onConnect: () => send(NET_CONNECTED, new Uint8Array(0)),
+            onData: (bytes) => send(NET_DATA, bytes),
+            onClose: (reason) => {
+              this.sockets.delete(id);
+              send(NET_CLOSED, encoder.encode(reason));
+            },
+          }),
+        );
         return;
       }
       case NET_WRITE:
@@ -247,7 +195,7 @@ export class XsDevice {
       case NET_CLOSE: {
         const s = this.sockets.get(id);
         this.sockets.delete(id);
-        s?.end();
+        s?.close();
         return;
       }
       default:

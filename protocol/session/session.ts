@@ -337,12 +337,14 @@ export class Session {
     this.pingOutstanding = false;
     this.events.push({ type: 'connected', sessionPresent });
     this.resendInflight(now);
+    // Subscriptions go before the birth: a broker handles one connection's packets in order, so
+    // whoever sees "online" can already reach us (a command sent on seeing it is not lost).
+    this.subscriptions.reconnected(sessionPresent);
+    this.sendSubscriptions(now);
     const status = this.options.status;
     // After every CONNACK: a session takeover may have published our old will after we were
     // back, so "online" must be said again each time.
     if (status) this.sendTransient(status.topic, status.online ?? ONLINE, status.qos ?? 1, now);
-    this.subscriptions.reconnected(sessionPresent);
-    this.sendSubscriptions(now);
     this.pump(now);
     this.armKeepalive();
   }

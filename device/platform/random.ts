@@ -1,0 +1,14 @@
+// Seeded randomness for simulated devices: xsnap's Math.random starts from the same seed in every
+// worker, and simulator runs must repeat exactly for a given --seed.
+
+/** mulberry32: tiny, fast, good enough for jitter and sensor noise (not for keys). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,82 @@
+// What the simulator needs of a virtual device, whichever engine runs the firmware: the real XS
+// engine (host/xs/device-host.ts) or V8 (sim/node-device.ts). Both run the same DeviceApp.
+import type { OutboundMessage } from '../protocol/session/message.ts';
+import type { OutboxStore } from '../protocol/session/outbox.ts';
+import { encodeRecord, replayLog } from '../protocol/session/record.ts';
+import type { ClimateReading } from '../device/platform/types.ts';
+
+/** Where a simulated device's sensor values come from (sim/models.ts). */
+export interface SensorSource {
+  climate(): ClimateReading;
+  light(): number | null;
+  motion(): boolean;
+  /** Motion edges the source will produce. */
+  onMotion?(listener: (active: boolean) => void): void;
+}
+
+/** What the firmware reports to the simulator besides MQTT: produced samples, errors, reboots. */
+export type SimDeviceEvent =
+  | { type: 'sample'; seq: number; qos: number }
+  | { type: 'error'; message: string }
+  | { type: 'log'; level: string; message: string }
+  | { type: 'restart'; reason: string };
+
+export interface SimDevice {
+  readonly id: string;
+  /** NVS settings and the outbox log: what survives a reboot or a power cut. */
+  readonly flash: DeviceFlash;
+  readonly running: boolean;
+  boot(): Promise<void>;
+  /** Clean shutdown: "offline", drain, DISCONNECT. */
+  stop(timeoutMs?: number): Promise<void>;
+  /** Gone at once with no DISCONNECT: the broker fires the will. */
+  powerCut(): Promise<void>;
+  sampleNow(): Promise<void>;
+  stats(): Promise<Record<string, unknown>>;
+}
+
+/** A device's persistent storage: settings and the append-only outbox log. */
+export class DeviceFlash {
+  readonly settings = new Map<string, string | number | boolean>();
+  private log: Uint8Array[] = [];
+  private logBytes = 0;
+
+  appendRecord(record: Uint8Array): void {
+    this.log.push(record.slice());
+    this.logBytes += record.length;
+    if (this.log.length > 256) this.compact();
+  }
+
+  readLog(): Uint8Array {
+    this.compact();
+    return this.log[0] ?? new Uint8Array(0);
+  }
+
+  /** An OutboxStore over this flash, for engines that run the session on the host side of the bridge. */
+  outboxStore(): OutboxStore {
+    return {
+      load: (): OutboundMessage[] => replayLog(this.readLog()).messages,
+      put: (message) => this.appendRecord(encodeRecord({ op: 'put', message })),
+      delete: (id) => this.appendRecord(encodeRecord({ op: 'delete', id })),
+    };
+  }
+
+  /** Keeps live records only, as the device's own store does when it compacts. */
+  private compact(): void {
+    const all = concat(this.log, this.logBytes);
+    const live = replayLog(all).messages.map((message) => encodeRecord({ op: 'put', message }));
+    const out = concat(live, live.reduce((n, r) => n + r.length, 0));
+    this.log = out.length ? [out] : [];
+    this.logBytes = out.length;
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
