@@ -2,6 +2,7 @@
 // work the same with any broker: partition (both directions silent, sockets kept open),
 // latency with jitter, and connection reset.
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { netActivity } from '../host/device-socket.ts';
 
 interface Pair {
   client: Socket;
@@ -58,6 +59,15 @@ export class FaultProxy {
   heal(): void {
     this.partitioned = false;
     for (const release of this.held.splice(0)) release();
+  }
+
+  /**
+   * The broker's side of every connection drops while the device's side stays silent: what a
+   * broker does when its keepalive timer expires during a partition. The simulator calls this
+   * at that moment of device time when time runs faster than the broker's own clock.
+   */
+  severUpstream(): void {
+    for (const p of this.pairs) p.upstream.destroy();
   }
 
   setLatency(ms: number, jitterMs = 0): void {
@@ -121,6 +131,7 @@ export class FaultProxy {
       }, due - Date.now());
     };
     from.on('data', (chunk: Buffer) => {
+      netActivity.count++;
       if (this.partitioned) this.held.push(() => !to.destroyed && send(chunk));
       else send(chunk);
     });

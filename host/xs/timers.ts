@@ -62,6 +62,35 @@ export class RealClock implements Clock {
   }
 }
 
+/** Wall-clock time sped up `speed` times: an hour of device time in a minute at 60. */
+export class ScaledClock implements Clock {
+  private readonly real: RealClock;
+
+  constructor(
+    readonly speed: number,
+    onError?: (err: unknown) => void,
+  ) {
+    if (!(speed > 0)) throw new RangeError(`clock speed must be positive, got ${speed}`);
+    this.real = new RealClock(onError);
+  }
+
+  now(): number {
+    return this.real.now() * this.speed;
+  }
+
+  schedule(at: number, callback: TimerCallback): number {
+    return this.real.schedule(at / this.speed, callback);
+  }
+
+  cancel(handle: number): void {
+    this.real.cancel(handle);
+  }
+
+  cancelAll(): void {
+    this.real.cancelAll();
+  }
+}
+
 interface VirtualTimer {
   at: number;
   seq: number;
@@ -95,6 +124,13 @@ export class VirtualClock implements Clock {
 
   get pending(): number {
     return this.timers.size;
+  }
+
+  /** When the earliest armed timer is due, or undefined when none is armed. */
+  nextDueAt(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.timers.values()) if (at === undefined || t.at < at) at = t.at;
+    return at;
   }
 
   /**

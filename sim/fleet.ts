@@ -1,0 +1,164 @@
+// A fleet of simulated devices: builds each device on the chosen engine with its own sensor model
+// and, when faults are wanted, its own fault proxy in front of the broker (so one device can be
+// partitioned while the others carry on). Faults and power loss are methods here; sim/runner.ts
+// schedules them from a scenario's timeline.
+import { buildXsBundle } from '../host/xs/bundle.ts';
+import { XsDevice } from '../host/xs/device-host.ts';
+import type { Clock } from '../host/xs/timers.ts';
+import type { SimDevice, SimDeviceEvent } from '../host/sim-device.ts';
+import { FaultProxy } from './fault-proxy.ts';
+import { SensorModel } from './models.ts';
+import { NodeDevice } from './node-device.ts';
+import type { DeviceGroup } from './scenario.ts';
+import { parseBrokerUrl } from '../protocol/broker-url.ts';
+import { fileURLToPath } from 'node:url';
+
+export interface FleetMember {
+  id: string;
+  group: DeviceGroup;
+  device: SimDevice;
+  model: SensorModel;
+  proxy?: FaultProxy;
+}
+
+export interface FleetOptions {
+  engine: 'xs' | 'node';
+  groups: DeviceGroup[];
+  brokerUrl: string;
+  clock: Clock;
+  seed: number;
+  epoch: number;
+  /** Put a fault proxy in front of each device. */
+  proxies: boolean;
+  topicPrefix?: string;
+  /** Run only this slice of the fleet's device ids: index i of `count` processes. */
+  shard?: { index: number; count: number };
+  onDeviceEvent?: (device: string, e: SimDeviceEvent) => void;
+}
+
+const deviceEntry = fileURLToPath(new URL('../device/xsnap-main.ts', import.meta.url));
+let bundle: Promise<string> | undefined;
+
+/** The firmware bundled for the XS engine, built once per process. */
+export function deviceBundleCode(): Promise<string> {
+  bundle ??= buildXsBundle({ entry: deviceEntry }).then((b) => b.code);
+  return bundle;
+}
+
+/** Every device id of the groups, in order: `${prefix}-${n}`. */
+export function deviceIds(groups: DeviceGroup[]): { id: string; group: DeviceGroup; index: number }[] {
+  const out: { id: string; group: DeviceGroup; index: number }[] = [];
+  for (const group of groups) for (let n = 1; n <= group.count; n++) out.push({ id: `${group.prefix}-${n}`, group, index: out.length });
+  return out;
+}
+
+export class Fleet {
+  readonly members: FleetMember[] = [];
+  private readonly byId = new Map<string, FleetMember>();
+
+  private constructor(readonly options: FleetOptions) {}
+
+  static async create(options: FleetOptions): Promise<Fleet> {
+    const fleet = new Fleet(options);
+    const code = options.engine === 'xs' ? await deviceBundleCode() : undefined;
+    const upstream = parseBrokerUrl(options.brokerUrl);
+    for (const { id, group, index } of deviceIds(options.groups)) {
+      if (options.shard && index % options.shard.count !== options.shard.index) continue;
+      const seed = (options.seed * 1_000_003 + index * 7919) >>> 0;
+      const model = new SensorModel(options.clock, {
+        seed,
+        epoch: options.epoch,
+        dhtErrorRate: group.dhtErrorRate,
+        motion: { perHour: group.motionPerHour },
+      });
+      let proxy: FaultProxy | undefined;
+      if (options.proxies) {
+        proxy = await new FaultProxy({ upstreamHost: upstream.host, upstreamPort: upstream.port, random: () => 0.5 }).start();
+      }
+      const config = {
+        deviceId: id,
+        broker: proxy ? proxy.url : options.brokerUrl,
+        topicPrefix: options.topicPrefix ?? 'canopy',
+        intervalMs: group.intervalMs,
+        qos: group.qos,
+        keepalive: group.keepalive,
+        outboxLimit: 10_000,
+      };
+      const onEvent = (e: SimDeviceEvent) => options.onDeviceEvent?.(id, e);
+      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent };
+      const device: SimDevice = code ? new XsDevice({ ...common, code }) : new NodeDevice(common);
+      const member = { id, group, device, model, proxy };
+      fleet.members.push(member);
+      fleet.byId.set(id, member);
+    }
+    return fleet;
+  }
+
+  member(id: string): FleetMember {
+    const m = this.byId.get(id);
+    if (!m) throw new Error(`no device "${id}" in this fleet`);
+    return m;
+  }
+
+  /** Members by id, or all of them. */
+  select(ids?: string[]): FleetMember[] {
+    return ids ? ids.map((id) => this.member(id)) : this.members;
+  }
+
+  async boot(): Promise<void> {
+    // XS workers start in batches: thousands of process spawns at once would only thrash.
+    const batch = this.options.engine === 'xs' ? 16 : 1000;
+    for (let i = 0; i < this.members.length; i += batch) {
+      await Promise.all(this.members.slice(i, i + batch).map((m) => m.device.boot()));
+    }
+  }
+
+  /** Clean shutdown of every running device (DISCONNECT, no will). */
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => (m.device.running ? m.device.stop() : undefined)));
+  }
+
+  /** Releases everything without goodbyes: devices, models and proxies. */
+  async dispose(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.device.powerCut()));
+    for (const m of this.members) m.model.close();
+    await Promise.all(this.members.map((m) => m.proxy?.stop()));
+  }
+
+  partition(ids?: string[]): void {
+    for (const m of this.withProxy(ids)) m.proxy.partition();
+  }
+
+  heal(ids?: string[]): void {
+    for (const m of this.withProxy(ids)) m.proxy.heal();
+  }
+
+  /** The broker's keepalive expiry during a partition (see FaultProxy.severUpstream). */
+  severUpstream(ids?: string[]): void {
+    for (const m of this.withProxy(ids)) m.proxy.severUpstream();
+  }
+
+  setLatency(ms: number, jitterMs: number, ids?: string[]): void {
+    for (const m of this.withProxy(ids)) m.proxy.setLatency(ms, jitterMs);
+  }
+
+  reset(ids?: string[]): void {
+    for (const m of this.withProxy(ids)) m.proxy.reset();
+  }
+
+  async powerLoss(id: string): Promise<void> {
+    await this.member(id).device.powerCut();
+  }
+
+  async powerOn(id: string): Promise<void> {
+    const d = this.member(id).device;
+    if (!d.running) await d.boot();
+  }
+
+  private withProxy(ids?: string[]): (FleetMember & { proxy: FaultProxy })[] {
+    const members = this.select(ids);
+    const missing = members.filter((m) => !m.proxy);
+    if (missing.length) throw new Error('network faults need the fault proxy (the fleet was started without one)');
+    return members as (FleetMember & { proxy: FaultProxy })[];
+  }
+}

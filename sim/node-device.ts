@@ -1,0 +1,159 @@
+// A simulated device on V8: the same DeviceApp as the firmware, with a Node platform (host
+// sockets, the simulator's clock, the device's flash). For fleets larger than the XS engine's
+// one-process-per-device model allows.
+import { DeviceApp } from '../device/app/device-app.ts';
+import { objectSource, resolveConfig } from '../device/config.ts';
+import { seededRandom } from '../device/platform/random.ts';
+import type { DevicePlatform, TimerHandle } from '../device/platform/types.ts';
+import { openDeviceSocket, type DeviceSocket } from '../host/device-socket.ts';
+import { DeviceFlash, type SensorSource, type SimDevice, type SimDeviceEvent } from '../host/sim-device.ts';
+import type { Clock } from '../host/xs/timers.ts';
+
+export interface NodeDeviceOptions {
+  config: Record<string, unknown>;
+  clock: Clock;
+  sensors: SensorSource;
+  seed?: number;
+  /** Unix seconds at clock time 0. */
+  epoch?: number;
+  flash?: DeviceFlash;
+  onEvent?: (e: SimDeviceEvent) => void;
+}
+
+export class NodeDevice implements SimDevice {
+  readonly id: string;
+  readonly flash: DeviceFlash;
+  private app: DeviceApp | undefined;
+  private sockets = new Set<DeviceSocket>();
+  private timers = new Set<number>();
+  private motionListener: ((active: boolean) => void) | undefined;
+  private stopped: (() => void) | undefined;
+  private boots = 0;
+
+  constructor(private readonly options: NodeDeviceOptions) {
+    this.id = String(options.config.deviceId);
+    this.flash = options.flash ?? new DeviceFlash();
+    options.sensors.onMotion?.((active) => this.motionListener?.(active));
+  }
+
+  get running(): boolean {
+    return this.app !== undefined;
+  }
+
+  async boot(): Promise<void> {
+    if (this.app) throw new Error('device is already running');
+    const { options, flash } = this;
+    const clock = options.clock;
+    const timers = this.timers;
+    const sockets = this.sockets;
+    this.boots++;
+    const platform: DevicePlatform = {
+      clock: {
+        now: () => clock.now(),
+        unixTime: () => Math.floor((options.epoch ?? 0) + clock.now() / 1000),
+        setTimer: (callback, ms) => {
+          const handle = clock.schedule(clock.now() + ms, () => {
+            timers.delete(handle);
+            callback();
+          });
+          timers.add(handle);
+          return handle;
+        },
+        clearTimer: (handle: TimerHandle) => {
+          clock.cancel(handle as number);
+          timers.delete(handle as number);
+        },
+      },
+      network: {
+        start: (onState) => onState('up', 'host network'),
+        connect: (host, port, secure, handlers) => {
+          const s = openDeviceSocket(host, port, secure, {
+            ...handlers,
+            onClose: (reason) => {
+              sockets.delete(s);
+              handlers.onClose(reason);
+            },
+          });
+          sockets.add(s);
+          return s;
+        },
+        stop: () => {},
+      },
+      sensors: {
+        climate: () => options.sensors.climate(),
+        light: () => options.sensors.light(),
+        motion: () => options.sensors.motion(),
+        onMotion: (callback) => (this.motionListener = callback),
+        close: () => (this.motionListener = undefined),
+      },
+      storage: {
+        get: (key) => flash.settings.get(key),
+        set: (key, value) => void flash.settings.set(key, value),
+        delete: (key) => void flash.settings.delete(key),
+      },
+      outboxStore: flash.outboxStore(),
+      // A new seed per boot, as a real device's entropy would differ after a reset.
+      random: seededRandom((options.seed ?? 1) * 7919 + this.boots),
+      log: (level, message) => options.onEvent?.({ type: 'log', level, message }),
+      restart: (reason) => {
+        // Called from inside the app: reboot once its stack has unwound.
+        setImmediate(() => {
+          this.halt();
+          this.boot().then(() => options.onEvent?.({ type: 'restart', reason }));
+        });
+      },
+    };
+    const config = resolveConfig(objectSource(options.config), platform.storage);
+    this.app = new DeviceApp({
+      platform,
+      config,
+      onEvent: (e) => {
+        if (e.type === 'sample') options.onEvent?.({ type: 'sample', seq: e.sample.seq, qos: config.qos });
+        else if (e.type === 'error') options.onEvent?.({ type: 'error', message: e.message });
+        else if (e.type === 'stopped') {
+          this.stopped?.();
+          this.stopped = undefined;
+        }
+      },
+    });
+    this.app.start();
+  }
+
+  async sampleNow(): Promise<void> {
+    this.require().sampleNow();
+  }
+
+  async stats(): Promise<Record<string, unknown>> {
+    return { ...this.require().status };
+  }
+
+  async stop(timeoutMs = 5000): Promise<void> {
+    const app = this.app;
+    if (!app) return;
+    const done = new Promise<void>((resolve) => (this.stopped = resolve));
+    app.stop();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    this.halt();
+  }
+
+  async powerCut(): Promise<void> {
+    this.halt();
+  }
+
+  /** RAM is gone: timers, sockets (destroyed, so the broker sees a vanished client) and the app. */
+  private halt(): void {
+    for (const t of this.timers) this.options.clock.cancel(t);
+    this.timers.clear();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    this.motionListener = undefined;
+    this.app = undefined;
+  }
+
+  private require(): DeviceApp {
+    if (!this.app) throw new Error(`device ${this.id} is not running`);
+    return this.app;
+  }
+}

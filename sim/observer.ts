@@ -1,0 +1,143 @@
+// Watches a fleet from the broker's side, as an operator would: subscribes to the fleet's topics
+// and decodes everything with the shared protocol module. Feeds the live view, the --json
+// stream and the scenario assertions. Used by `canopy sim` and `canopy monitor`.
+import { EventEmitter } from 'node:events';
+import { Session, type SessionEvent } from '../protocol/session/session.ts';
+import { decodeMotionEvent, decodeSample, type MotionEvent, type Sample } from '../protocol/telemetry.ts';
+import { Topics } from '../protocol/topics.ts';
+import { utf8Decode } from '../protocol/utf8.ts';
+import { SessionDriver } from '../host/transport.ts';
+import { netActivity } from '../host/device-socket.ts';
+
+export type Observation =
+  | { kind: 'telemetry'; device: string; at: number; sample: Sample; dup: boolean }
+  | { kind: 'motion'; device: string; at: number; event: MotionEvent }
+  | { kind: 'status'; device: string; at: number; status: string; retained: boolean }
+  | { kind: 'decode-error'; device: string; at: number; topic: string; message: string };
+
+export interface DeviceRow {
+  device: string;
+  /** From the retained status topic: "online", or "offline" (said by the device or its will). */
+  status: string | undefined;
+  temperature: number | null | undefined;
+  humidity: number | null | undefined;
+  lux: number | null | undefined;
+  motion: boolean | undefined;
+  messages: number;
+  /** Decode errors seen here plus the DHT read failures the device reports. */
+  errors: number;
+  dhtErrors: number;
+  lastSeq: number | undefined;
+}
+
+export interface ObserverOptions {
+  broker: string;
+  topicPrefix?: string;
+  clientId?: string;
+  /** The clock observations are stamped with (the simulator's device time). */
+  now?: () => number;
+  /** Keep every observation for assertions (the live view needs only the rows). */
+  record?: boolean;
+}
+
+export class FleetObserver extends EventEmitter {
+  readonly topics: Topics;
+  readonly rows = new Map<string, DeviceRow>();
+  readonly observations: Observation[] = [];
+  readonly driver: SessionDriver;
+  private readonly now: () => number;
+  private readonly record: boolean;
+
+  constructor(options: ObserverOptions) {
+    super();
+    this.topics = new Topics(options.topicPrefix ?? 'canopy');
+    this.now = options.now ?? (() => performance.now());
+    this.record = options.record ?? false;
+    const session = new Session({
+      clientId: options.clientId ?? `canopy-monitor-${Math.floor(Math.random() * 1e9).toString(36)}`,
+      // Persistent, so a broker restart in the middle of a run loses nothing we were sent.
+      cleanSession: false,
+      keepalive: 30,
+      backoff: { baseMs: 100, capMs: 2000 },
+    });
+    this.driver = new SessionDriver(session, options.broker);
+    this.driver.on('event', (e: SessionEvent) => this.onSessionEvent(e));
+  }
+
+  /** Connects and subscribes to the whole fleet; resolves on the SUBACK. */
+  start(): Promise<void> {
+    const subscribed = new Promise<void>((resolve, reject) => {
+      const on = (e: SessionEvent) => {
+        if (e.type === 'subscribed') {
+          this.driver.off('event', on);
+          resolve();
+        } else if (e.type === 'subscribe-failed' || e.type === 'connect-refused') {
+          this.driver.off('event', on);
+          reject(new Error(e.type === 'connect-refused' ? `broker refused the monitor: ${e.reason}` : `broker refused the subscription to ${e.filter}`));
+        }
+      };
+      this.driver.on('event', on);
+    });
+    this.driver.subscribe([{ topic: this.topics.allFilter(), qos: 2 }]);
+    this.driver.start();
+    return subscribed;
+  }
+
+  stop(): Promise<void> {
+    return this.driver.stop();
+  }
+
+  row(device: string): DeviceRow {
+    let r = this.rows.get(device);
+    if (!r) {
+      r = { device, status: undefined, temperature: undefined, humidity: undefined, lux: undefined, motion: undefined, messages: 0, errors: 0, dhtErrors: 0, lastSeq: undefined };
+      this.rows.set(device, r);
+    }
+    return r;
+  }
+
+  private onSessionEvent(e: SessionEvent): void {
+    netActivity.count++;
+    if (e.type !== 'message') {
+      this.emit('session', e);
+      return;
+    }
+    const parsed = this.topics.parse(e.topic);
+    if (!parsed) return;
+    const device = parsed.deviceId;
+    const at = this.now();
+    const row = this.row(device);
+    let o: Observation | undefined;
+    try {
+      if (parsed.kind === 'telemetry') {
+        const sample = decodeSample(e.payload);
+        row.temperature = sample.temperature;
+        row.humidity = sample.humidity;
+        row.lux = sample.lux;
+        row.motion = sample.motion;
+        row.dhtErrors = sample.dhtErrors;
+        row.lastSeq = sample.seq;
+        o = { kind: 'telemetry', device, at, sample, dup: e.dup };
+      } else if (parsed.kind === 'event' && parsed.sub === 'motion') {
+        const event = decodeMotionEvent(e.payload);
+        row.motion = event.active;
+        o = { kind: 'motion', device, at, event };
+      } else if (parsed.kind === 'status') {
+        const status = utf8Decode(e.payload);
+        row.status = status;
+        o = { kind: 'status', device, at, status, retained: e.retain };
+      } else return;
+      row.messages++;
+    } catch (err) {
+      row.errors++;
+      o = { kind: 'decode-error', device, at, topic: e.topic, message: (err as Error).message };
+    }
+    if (this.record) this.observations.push(o);
+    this.emit('observation', o);
+  }
+}
+
+/** One JSON line per observation, with a `device` field, for --json. */
+export function observationJson(o: Observation): string {
+  return JSON.stringify(o);
+}

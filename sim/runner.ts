@@ -1,0 +1,216 @@
+// Runs a simulation: broker (embedded aedes unless one is given), observer, fleet, the fault
+// timeline and the chosen time mode, then checks the scenario's assertions.
+//
+// Virtual time: device clocks jump from one timer to the next, but only once the network has gone
+// quiet (no socket activity for a few ms), so every reply that would have arrived in time does.
+// The broker keeps real time, so it cannot notice hours of silence that pass in milliseconds: when
+// a partition outlasts 1.5× the keepalive, the fault proxy drops the broker's side at that moment
+// of device time, which is what the broker's keepalive timer would do (FaultProxy.severUpstream).
+import { EmbeddedBroker } from '../host/broker.ts';
+import { netActivity } from '../host/device-socket.ts';
+import type { SimDeviceEvent } from '../host/sim-device.ts';
+import { RealClock, ScaledClock, VirtualClock, type Clock } from '../host/xs/timers.ts';
+import { checkAssertions, type AssertionResult, type PartitionWindow, type Produced } from './assertions.ts';
+import { Fleet } from './fleet.ts';
+import { FleetObserver, type Observation } from './observer.ts';
+import type { Fault, Scenario } from './scenario.ts';
+
+export interface SimRunOptions {
+  scenario: Scenario;
+  /** An external broker; default: the embedded one. */
+  brokerUrl?: string;
+  /** Stops and starts an external broker (tests that manage mosquitto); the embedded one is built in. */
+  brokerControl?: BrokerControl;
+  /** Embedded broker port; taken → a free one. Default 1883. */
+  brokerPort?: number;
+  /** Fault proxies in front of devices; default: when the scenario has faults. */
+  proxies?: boolean;
+  shard?: { index: number; count: number };
+  topicPrefix?: string;
+  /** Run until aborted instead of for the scenario's duration (real time only). */
+  untilAborted?: boolean;
+  signal?: AbortSignal;
+  onObservation?: (o: Observation) => void;
+  onDeviceEvent?: (device: string, e: SimDeviceEvent) => void;
+  /** Everything is up and running. */
+  onStarted?: (run: { brokerUrl: string; fleet: Fleet; observer: FleetObserver; clock: Clock }) => void;
+}
+
+export interface BrokerControl {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export interface SimRunResult {
+  results: AssertionResult[];
+  passed: boolean;
+  brokerUrl: string;
+  produced: Map<string, Produced[]>;
+  observations: Observation[];
+  /** Wall-clock seconds the run took. */
+  seconds: number;
+  deviceMs: number;
+}
+
+export async function runSimulation(options: SimRunOptions): Promise<SimRunResult> {
+  const { scenario } = options;
+  const started = performance.now();
+  const clock: Clock =
+    scenario.time.kind === 'virtual' ? new VirtualClock(0) : scenario.time.speed === 1 ? new RealClock() : new ScaledClock(scenario.time.speed);
+  let broker: EmbeddedBroker | undefined;
+  let brokerUrl = options.brokerUrl;
+  if (!brokerUrl) {
+    broker = await new EmbeddedBroker({ port: options.brokerPort ?? 1883, fallbackToFreePort: true }).start();
+    brokerUrl = broker.url;
+  }
+  const produced = new Map<string, Produced[]>();
+  const partitions: PartitionWindow[] = [];
+  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), record: true });
+  if (options.onObservation) observer.on('observation', options.onObservation);
+  let fleet: Fleet | undefined;
+  try {
+    await observer.start();
+    fleet = await Fleet.create({
+      engine: scenario.engine,
+      groups: scenario.groups,
+      brokerUrl,
+      clock,
+      seed: scenario.seed,
+      epoch: scenario.epoch,
+      proxies: options.proxies ?? scenario.faults.length > 0,
+      topicPrefix: options.topicPrefix,
+      shard: options.shard,
+      onDeviceEvent: (device, e) => {
+        if (e.type === 'sample') {
+          let list = produced.get(device);
+          if (!list) produced.set(device, (list = []));
+          list.push({ seq: e.seq, qos: e.qos });
+        }
+        options.onDeviceEvent?.(device, e);
+      },
+    });
+    const f = fleet;
+    const control: BrokerControl | undefined = options.brokerControl ?? (broker && { stop: () => broker!.stop(), start: () => broker!.start().then(() => undefined) });
+    const virtual = scenario.time.kind === 'virtual';
+    const fast = virtual || (scenario.time.kind === 'real' && scenario.time.speed > 1);
+    for (const fault of scenario.faults) scheduleFault(fault, { fleet: f, clock, broker: control, partitions, emulateBrokerKeepalive: fast });
+    await f.boot();
+    options.onStarted?.({ brokerUrl, fleet: f, observer, clock });
+    if (clock instanceof VirtualClock) await runVirtual(clock, scenario.durationMs, options.signal);
+    else await waitReal(options.untilAborted ? Infinity : scenario.durationMs / (scenario.time.kind === 'real' ? scenario.time.speed : 1), options.signal);
+    await f.stop();
+    await networkQuiet(20, 2000);
+  } finally {
+    await fleet?.dispose();
+    await observer.stop().catch(() => undefined);
+    if (clock instanceof RealClock || clock instanceof ScaledClock) clock.cancelAll();
+    await broker?.stop();
+  }
+  const results = checkAssertions(scenario.assertions, {
+    devices: fleet.members.map((m) => m.id),
+    produced,
+    observations: observer.observations,
+    partitions,
+  });
+  return {
+    results,
+    passed: results.every((r) => r.passed),
+    brokerUrl,
+    produced,
+    observations: observer.observations,
+    seconds: (performance.now() - started) / 1000,
+    deviceMs: clock.now(),
+  };
+}
+
+interface FaultContext {
+  fleet: Fleet;
+  clock: Clock;
+  broker: BrokerControl | undefined;
+  partitions: PartitionWindow[];
+  emulateBrokerKeepalive: boolean;
+}
+
+function scheduleFault(fault: Fault, ctx: FaultContext): void {
+  const { fleet, clock } = ctx;
+  const at = (ms: number, action: () => void | Promise<void>) => clock.schedule(ms, action);
+  switch (fault.type) {
+    case 'partition': {
+      const members = fleet.select(fault.devices);
+      const ids = members.map((m) => m.id);
+      ctx.partitions.push({ devices: ids, startMs: fault.atMs, endMs: fault.atMs + fault.forMs });
+      at(fault.atMs, () => fleet.partition(ids));
+      if (ctx.emulateBrokerKeepalive) {
+        for (const m of members) {
+          const expiry = fault.atMs + m.group.keepalive * 1500;
+          if (m.group.keepalive > 0 && expiry < fault.atMs + fault.forMs) at(expiry, () => fleet.severUpstream([m.id]));
+        }
+      }
+      at(fault.atMs + fault.forMs, () => fleet.heal(ids));
+      return;
+    }
+    case 'broker-restart': {
+      const broker = ctx.broker;
+      if (!broker) throw new Error('a broker restart needs the embedded broker (or a test that manages its own); not possible with --broker');
+      // Stop and start are separate timer events: a virtual-time callback must not wait on a later timer.
+      if (fault.downMs === 0) at(fault.atMs, async () => {
+        await broker.stop();
+        await broker.start();
+      });
+      else {
+        at(fault.atMs, () => broker.stop());
+        at(fault.atMs + fault.downMs, () => broker.start());
+      }
+      return;
+    }
+    case 'latency':
+      at(fault.atMs, () => fleet.setLatency(fault.ms, fault.jitterMs, fault.devices));
+      at(fault.atMs + fault.forMs, () => fleet.setLatency(0, 0, fault.devices));
+      return;
+    case 'reset':
+      at(fault.atMs, () => fleet.reset(fault.devices));
+      return;
+    case 'power-loss':
+      for (const id of fault.devices) {
+        at(fault.atMs, () => fleet.powerLoss(id));
+        at(fault.atMs + fault.offMs, () => fleet.powerOn(id));
+      }
+      return;
+  }
+}
+
+/** Steps device time timer by timer, letting the network settle before each step. */
+async function runVirtual(clock: VirtualClock, endMs: number, signal?: AbortSignal): Promise<void> {
+  for (;;) {
+    if (signal?.aborted) return;
+    await networkQuiet(2, 250);
+    const next = clock.nextDueAt();
+    if (next === undefined || next > endMs) {
+      await clock.advanceTo(endMs);
+      return;
+    }
+    await clock.advanceTo(next);
+  }
+}
+
+/** Resolves once no socket event has happened for `quietMs`, or after `maxMs` regardless. */
+export async function networkQuiet(quietMs: number, maxMs: number): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  let last = netActivity.count;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    if (netActivity.count === last || performance.now() > deadline) return;
+    last = netActivity.count;
+  }
+}
+
+function waitReal(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
