@@ -11,6 +11,8 @@ export interface Command {
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   session: () => import('./commands/session.ts'),
   broker: () => import('./commands/broker.ts'),
+  sim: () => import('./commands/sim.ts'),
+  monitor: () => import('./commands/monitor.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {

@@ -1,0 +1,184 @@
+// `canopy sim`: virtual devices running the device app on the real XS engine (or V8), against the
+// embedded broker or any other, with a live view, JSON lines, or a scenario with assertions.
+import { writeFileSync } from 'node:fs';
+import type { Command } from '../cli.ts';
+import { intFlag, parseFlags, UsageError } from '../usage.ts';
+import { findXsnapWorker } from '../xs/worker.ts';
+import { formatReport, junitXml } from '../../sim/assertions.ts';
+import { observationJson, type FleetObserver } from '../../sim/observer.ts';
+import { runSimulation } from '../../sim/runner.ts';
+import { loadScenario, parseDuration, type Scenario } from '../../sim/scenario.ts';
+import { LiveView, renderTable } from '../../sim/view.ts';
+
+const usage = `Usage: canopy sim [flags]
+
+Runs virtual devices (the device app, unchanged) against an MQTT broker.
+
+  --devices N        devices to run (default 3)
+  --interval MS      telemetry interval in ms (default 5000; at least 1000)
+  --qos 0|1|2        telemetry QoS (default 1)
+  --duration S       stop cleanly after S seconds of device time (DISCONNECT, exit 0)
+  --seed N           seed for sensor models and jitter (default 1): runs repeat exactly
+  --speed X          device time runs X times faster than the wall clock
+  --virtual-time     device time jumps from event to event (needs --duration)
+  --engine xs|node   the real XS engine (default) or V8, for large fleets
+  --broker URL       use this broker instead of the embedded one (mqtt://, mqtts://)
+  --port N           port for the embedded broker (default 1883; a free one if taken)
+  --prefix P         topic prefix (default canopy)
+  --shard I/N        run only every N-th device id starting at I (several hosts, one fleet)
+  --json             JSON lines of decoded telemetry, events and status, each with "device"
+  --scenario FILE    run a scenario (YAML or JSON): faults and assertions; exit 1 if one fails
+  --junit FILE       with --scenario: also write JUnit XML
+
+Killing the process abruptly looks like a power cut to an external broker: every device's will fires.`;
+
+const command: Command = {
+  summary: 'run virtual devices against a broker (live view, JSON, scenarios)',
+  usage,
+  async run(args) {
+    const { values: f } = parseFlags(args, {
+      devices: { type: 'string' },
+      interval: { type: 'string' },
+      qos: { type: 'string' },
+      duration: { type: 'string' },
+      seed: { type: 'string' },
+      speed: { type: 'string' },
+      'virtual-time': { type: 'boolean' },
+      engine: { type: 'string' },
+      broker: { type: 'string' },
+      port: { type: 'string' },
+      prefix: { type: 'string' },
+      shard: { type: 'string' },
+      json: { type: 'boolean' },
+      scenario: { type: 'string' },
+      junit: { type: 'string' },
+    });
+    if (f.junit && !f.scenario) throw new UsageError('--junit needs --scenario');
+    if (f.speed && f['virtual-time']) throw new UsageError('--speed and --virtual-time exclude each other');
+    const engine = f.engine ?? undefined;
+    if (engine !== undefined && engine !== 'xs' && engine !== 'node') throw new UsageError(`--engine must be xs or node, got "${engine}"`);
+    const shard = f.shard === undefined ? undefined : parseShard(f.shard);
+
+    let scenario: Scenario;
+    let untilAborted = false;
+    if (f.scenario) {
+      for (const flag of ['devices', 'interval', 'qos', 'duration', 'speed', 'virtual-time'] as const) {
+        if (f[flag] !== undefined) throw new UsageError(`--${flag} cannot be combined with --scenario (the scenario file sets it)`);
+      }
+      scenario = loadScenario(f.scenario);
+      if (engine) scenario.engine = engine;
+      if (f.seed !== undefined) scenario.seed = intFlag('seed', f.seed, 1, 0, 2 ** 31);
+    } else {
+      if (f['virtual-time'] && f.duration === undefined) throw new UsageError('--virtual-time needs --duration (virtual time runs as fast as it can)');
+      const speed = f.speed === undefined ? 1 : Number(f.speed);
+      if (!(speed > 0 && speed <= 10_000)) throw new UsageError(`--speed must be a number above 0 and at most 10000, got "${f.speed}"`);
+      untilAborted = f.duration === undefined;
+      scenario = {
+        name: 'canopy sim',
+        engine: engine ?? 'xs',
+        seed: intFlag('seed', f.seed, 1, 0, 2 ** 31),
+        durationMs: f.duration === undefined ? 0 : parseDurationFlag(f.duration),
+        epoch: Math.floor(Date.now() / 1000),
+        time: f['virtual-time'] ? { kind: 'virtual' } : { kind: 'real', speed },
+        groups: [
+          {
+            count: intFlag('devices', f.devices, 3, 1, 100_000),
+            prefix: 'sim',
+            intervalMs: intFlag('interval', f.interval, 5000, 1000, 86_400_000),
+            qos: intFlag('qos', f.qos, 1, 0, 2) as 0 | 1 | 2,
+            keepalive: 30,
+            dhtErrorRate: 0.005,
+            motionPerHour: 6,
+          },
+        ],
+        faults: [],
+        assertions: [],
+      };
+    }
+    if (scenario.engine === 'xs') {
+      try {
+        findXsnapWorker();
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n  (or run the same device code on V8 with --engine node)`);
+      }
+    }
+
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSignal = () => {
+      interrupts++;
+      if (interrupts > 1) process.exit(130);
+      process.stderr.write('canopy sim: stopping devices cleanly (Ctrl-C again to quit at once)\n');
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    let view: LiveView | undefined;
+    const live = !f.json && !f.scenario;
+    try {
+      const result = await runSimulation({
+        scenario,
+        brokerUrl: f.broker,
+        brokerPort: intFlag('port', f.port, 1883, 0, 65535),
+        topicPrefix: f.prefix,
+        shard,
+        untilAborted,
+        signal: controller.signal,
+        onObservation: f.json ? (o) => process.stdout.write(`${observationJson(o)}\n`) : undefined,
+        onStarted: ({ brokerUrl, fleet, observer, clock }) => {
+          const where = f.broker ? `broker ${brokerUrl}` : `embedded broker ${brokerUrl}`;
+          process.stderr.write(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`);
+          if (live) {
+            view = new LiveView(() => draw(observer, where, scenario, clock.now()));
+            view.start();
+          }
+        },
+      });
+      view?.stop();
+      if (f.scenario) {
+        console.log(formatReport(scenario.name, result.results));
+        console.log(`(${(result.deviceMs / 1000).toFixed(0)} s of device time in ${result.seconds.toFixed(1)} s)`);
+        if (f.junit) writeFileSync(f.junit, junitXml(scenario.name, result.results, result.seconds));
+        return result.passed ? 0 : 1;
+      }
+      return 0;
+    } finally {
+      view?.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};
+
+function draw(observer: FleetObserver, where: string, scenario: Scenario, deviceMs: number): string {
+  const time = scenario.time.kind === 'virtual' ? 'virtual time' : scenario.time.speed === 1 ? 'real time' : `×${scenario.time.speed}`;
+  return renderTable({ title: 'canopy sim', facts: [where, `${scenario.engine} engine`, `device time ${clockText(deviceMs)} (${time})`] }, observer.rows.values());
+}
+
+function clockText(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const hh = String(Math.floor(s / 3600)).padStart(2, '0');
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return `${hh}:${mm}:${ss}`;
+}
+
+function parseDurationFlag(v: string): number {
+  // Plain numbers are seconds, as the usage says; "90s", "5m", "2h" also work.
+  try {
+    const ms = parseDuration(/^\d+(\.\d+)?$/.test(v) ? Number(v) : v, '--duration');
+    if (ms <= 0) throw new Error('zero');
+    return ms;
+  } catch {
+    throw new UsageError(`--duration must be a number of seconds (or e.g. 90s, 5m, 2h), got "${v}"`);
+  }
+}
+
+function parseShard(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard must be I/N with 0 <= I < N, got "${v}"`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+export default command;
