@@ -113,8 +113,13 @@ export class ScriptedBh1750 implements ScriptedI2CTarget {
 
 export interface ScriptedDigitalPins {
   io: DigitalClass;
-  /** Drives an input pin's level; calls onReadable if the edge is one the instance asked for. */
-  set(pin: number, level: 0 | 1): void;
+  /**
+   * Drives an input pin's level; calls onReadable if the edge is one the instance asked for, unless
+   * `deliver` is false (the callback is still queued, as when the IO coalesces edges: see fire()).
+   */
+  set(pin: number, level: 0 | 1, deliver?: boolean): void;
+  /** Runs a pin's onReadable now, whatever the level: a queued or coalesced callback. */
+  fire(pin: number): void;
   /** The options each pin was opened with. */
   opened: Map<number, DigitalOptions>;
 }
@@ -164,12 +169,16 @@ export function scriptedDigitalPins(initial: Record<number, 0 | 1> = {}, validPi
   return {
     io: Digital,
     opened,
-    set(pin, level) {
+    set(pin, level, deliver = true) {
       const before = levels.get(pin) ?? 0;
       levels.set(pin, level);
       const d = live.get(pin);
-      if (!d || before === level || !d.onReadable) return;
+      if (!deliver || !d || before === level || !d.onReadable) return;
       if (d.edge & (level ? RISING : FALLING)) d.onReadable.call(d);
+    },
+    fire(pin) {
+      const d = live.get(pin);
+      d?.onReadable?.call(d);
     },
   };
 }
