@@ -290,3 +290,74 @@ export function scriptedDht22(...frames: (ArrayLike<number> | (() => ArrayLike<n
   s.io = Capture;
   return s;
 }
+
+// ---- One run of every driver, for comparing engines (test/drivers-on-xs.test.ts) -----------------
+
+/**
+ * Drives each driver through its main paths over the scripted IO above and returns what it saw,
+ * one line per step. Plain ES2022, so the same function runs on Node and bundled on XS.
+ */
+export async function driverTranscript(): Promise<string[]> {
+  const { decodeDht22 } = await import('../../device/drivers/dht22-frame.ts');
+  const { Dht22 } = await import('../../device/drivers/dht22.ts');
+  const { Bh1750 } = await import('../../device/drivers/bh1750.ts');
+  const { Ldr } = await import('../../device/drivers/ldr.ts');
+  const { Pir } = await import('../../device/drivers/pir.ts');
+  const out: string[] = [];
+  const attempt = (label: string, f: () => unknown) => {
+    try {
+      out.push(`${label}: ${JSON.stringify(f())}`);
+    } catch (err) {
+      const e = err as Error & { reason?: string };
+      out.push(`${label}: ${e.name} ${e.reason} ${e.message}`);
+    }
+  };
+  const frame = (rh: number, t: number) => dht22Pulses(dht22FrameBytes(rh, t));
+  const sig = (n: number) => Number(n.toPrecision(12)); // pow() may differ in the last bit between engines
+
+  attempt('dht22 datasheet', () => decodeDht22(frame(0x0292, 0x010d)));
+  attempt('dht22 -10.1', () => decodeDht22(frame(0x01f4, 0x8065)));
+  attempt('dht22 short', () => decodeDht22(frame(0x0292, 0x010d).slice(0, 60)));
+  attempt('dht22 checksum', () => decodeDht22(dht22Pulses([2, 0x92, 1, 0x0d, 0xa3])));
+  attempt('dht22 range', () => decodeDht22(frame(0x03e9, 0)));
+
+  let now = 0;
+  const clock = () => now;
+  const capture = scriptedDht22(frame(0x0292, 0x010d), [], frame(0x01f4, 0x8065));
+  const dht = new Dht22({ sensor: { io: capture.io, pin: 4 }, clock });
+  for (const t of [0, 1000, 2000, 4000, 4500]) {
+    now = t;
+    attempt(`dht22 @${t}`, () => ({ sample: dht.sample() ?? null, reads: capture.reads, errors: dht.errors }));
+  }
+  dht.close();
+
+  const chip = new ScriptedBh1750(1200, 0xffff);
+  const bus = scriptedI2CBus({ 0x23: chip });
+  now = 0;
+  const bh = new Bh1750({ sensor: { io: bus.io, data: 21, clock: 22 }, clock, mode: 'high2', mtreg: 138 });
+  now = 400;
+  attempt('bh1750', () => bh.sample());
+  bus.targets.delete(0x23);
+  attempt('bh1750 unplugged', () => ({ sample: bh.sample() ?? null, errors: bh.errors, message: bh.lastError?.message }));
+  attempt('bh1750 absent', () => new Bh1750({ sensor: { io: scriptedI2CBus().io, data: 21, clock: 22, address: 0x5c } }));
+  out.push(`bh1750 opcodes: ${chip.opcodes.map((o) => o.toString(16)).join(' ')}`);
+
+  const adc = scriptedAnalogPins({ 34: [0, 1638, 2048, 4095] });
+  const ldr = new Ldr({ sensor: { io: adc.io, pin: 34 } });
+  for (let i = 0; i < 4; i++) {
+    const s = ldr.sample();
+    out.push(`ldr raw ${s.raw} → ${sig(s.lightmeter.illuminance)} lx`);
+  }
+
+  const pins = scriptedDigitalPins();
+  const events: string[] = [];
+  now = 0;
+  const pir = new Pir({ sensor: { io: pins.io, pin: 27 }, clock, warmupMs: 1000, onMotion: (a, at) => events.push(`${a}@${at}`) });
+  for (const [t, level] of [[500, 1], [600, 0], [1500, 1], [4500, 0], [7000, 1]] as const) {
+    now = t;
+    pins.set(27, level);
+  }
+  attempt('pir', () => ({ sample: pir.sample(), events, ignored: pir.ignoredEdges, blockedUntil: pir.blockedUntil }));
+  pir.close();
+  return out;
+}
