@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDht22, dht22Bytes, Dht22FrameError, DHT22_FRAME_PULSES } from '../device/drivers/dht22-frame.ts';
+import fc from 'fast-check';
+import { decodeDht22, dht22Bytes, Dht22FrameError, DHT22_FRAME_PULSES, encodeDht22Bytes } from '../device/drivers/dht22-frame.ts';
 import { Dht22 } from '../device/drivers/dht22.ts';
 import { SensorError } from '../device/drivers/errors.ts';
 import { dht22FrameBytes, dht22Pulses, scriptedDht22 } from './support/scripted-io.ts';
@@ -71,6 +72,13 @@ describe('DHT22 frame decoding', () => {
     expect((error as Error).message).toContain(fragment);
   });
 
+  it('reads the datasheet frame written out bit by bit', () => {
+    // Independent of the encoder: the datasheet's 40 bits as the sensor sends them, MSB first.
+    const bits = '0000001010010010' + '0000000100001101' + '10100010';
+    const pulses = [80, 80, ...[...bits].flatMap((b) => [50, b === '1' ? 70 : 26])];
+    expect(decodeDht22(pulses)).toEqual({ humidity: 65.8, temperature: 26.9 });
+  });
+
   it('reads the datasheet bytes MSB first', () => {
     expect(Array.from(dht22Bytes(datasheet()))).toEqual([0x02, 0x92, 0x01, 0x0d, 0xa2]);
   });
@@ -85,6 +93,27 @@ describe('DHT22 frame decoding', () => {
 
   it('accepts any typed array a native capture returns', () => {
     expect(decodeDht22(Uint8Array.from(datasheet()))).toEqual({ humidity: 65.8, temperature: 26.9 });
+  });
+});
+
+describe('DHT22 frame encoding (simulated sensors)', () => {
+  it('encodes the datasheet example and −10.1 °C to their bytes', () => {
+    expect(Array.from(encodeDht22Bytes({ humidity: 65.8, temperature: 26.9 }))).toEqual([0x02, 0x92, 0x01, 0x0d, 0xa2]);
+    expect(Array.from(encodeDht22Bytes({ humidity: 50, temperature: -10.1 }))).toEqual([0x01, 0xf4, 0x80, 0x65, 0xda]);
+  });
+
+  it('round-trips every reading the sensor can give', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: -400, max: 800 }), (h, t) => {
+        const reading = { humidity: h / 10, temperature: t / 10 };
+        expect(decodeDht22(dht22Pulses(encodeDht22Bytes(reading)))).toEqual({ humidity: h / 10, temperature: t === 0 ? 0 : t / 10 });
+      }),
+    );
+  });
+
+  it('refuses a reading no frame can carry', () => {
+    expect(() => encodeDht22Bytes({ humidity: -1, temperature: 20 })).toThrow(/humidity -1 cannot be encoded/);
+    expect(() => encodeDht22Bytes({ humidity: 50, temperature: 4000 })).toThrow(/temperature 4000 cannot be encoded/);
   });
 });
 

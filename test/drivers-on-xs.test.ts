@@ -16,12 +16,10 @@ describe('drivers on XS', () => {
       source: `
         import { driverTranscript } from './test/support/scripted-io.ts';
         import { utf8Encode } from './protocol/utf8.ts';
-        let transcript = '"not finished"';
-        driverTranscript().then((t) => { transcript = JSON.stringify(t); }, (e) => { transcript = JSON.stringify(String(e)); });
-        globalThis.handleCommand = () => utf8Encode(transcript).buffer;
+        globalThis.handleCommand = () => utf8Encode(JSON.stringify(driverTranscript())).buffer;
       `,
     });
-    const node = await driverTranscript();
+    const node = driverTranscript();
     expect(node).toContain('dht22 datasheet: {"humidity":65.8,"temperature":26.9}');
     expect(node).toContain('dht22 -10.1: {"humidity":50,"temperature":-10.1}');
     expect(node.some((l) => l.startsWith('bh1750 absent: SensorError absent BH1750 did not acknowledge at 0x5C'))).toBe(true);

@@ -10,7 +10,8 @@
 //   two's complement: −10.1 °C is 0x8065).
 // The windows below are wider than the datasheet's to absorb capture jitter and slower clones;
 // anything outside them is not a DHT22 pulse, and the checksum catches a bit that was misread
-// inside them.
+// inside them. The encoder at the end is the same format the other way, for simulated sensors
+// (lin builds, the simulator, tests): one definition of the frame.
 import { SensorError } from './errors';
 
 /** Widths in a complete capture: the response pair and 40 bit pairs (see Dht22Capture.read). */
@@ -96,3 +97,34 @@ function check(width: number, window: { min: number; max: number }, what: string
 const timeout = (message: string) => new Dht22FrameError('timeout', message);
 const range = (message: string) => new Dht22FrameError('range', message);
 const hex = (v: number) => `0x${v.toString(16).toUpperCase().padStart(2, '0')}`;
+
+// ---- Encoding, for simulated sensors ---------------------------------------------------------------
+
+/** Nominal widths (µs) of an encoded frame; a simulator may vary them to mimic a clone or noise. */
+export interface Dht22PulseShape {
+  responseLow?: number;
+  responseHigh?: number;
+  bitLow?: number;
+  zero?: number;
+  one?: number;
+}
+
+/** The five frame bytes for a reading (rounded to 0.1; sign-magnitude temperature; checksum). */
+export function encodeDht22Bytes(reading: Dht22Reading): Uint8Array {
+  const h = Math.round(reading.humidity * 10);
+  const t = Math.round(reading.temperature * 10);
+  if (!(h >= 0 && h <= 0xffff)) throw range(`DHT22 humidity ${reading.humidity} cannot be encoded`);
+  if (!(Math.abs(t) <= 0x7fff)) throw range(`DHT22 temperature ${reading.temperature} cannot be encoded`);
+  const tWord = t < 0 ? 0x8000 | -t : t;
+  const b = new Uint8Array([h >> 8, h & 0xff, tWord >> 8, tWord & 0xff, 0]);
+  b[4] = (b[0] + b[1] + b[2] + b[3]) & 0xff;
+  return b;
+}
+
+/** The 82 widths a capture returns for these frame bytes (the contract of Dht22Capture.read). */
+export function dht22Pulses(bytes: ArrayLike<number>, shape: Dht22PulseShape = {}): number[] {
+  const { responseLow = 80, responseHigh = 80, bitLow = 50, zero = 26, one = 70 } = shape;
+  const out = [responseLow, responseHigh];
+  for (let bit = 0; bit < 40; bit++) out.push(bitLow, bytes[bit >> 3] & (0x80 >> (bit & 7)) ? one : zero);
+  return out;
+}

@@ -7,6 +7,13 @@ import type {
   AnalogClass, AnalogInput, AnalogOptions, Dht22Capture, Dht22CaptureClass, Dht22CaptureOptions,
   DigitalClass, DigitalInput, DigitalOptions, I2CClass, I2CDevice, I2COptions,
 } from '../../device/drivers/io.ts';
+import { decodeDht22, dht22Pulses } from '../../device/drivers/dht22-frame.ts';
+import { Dht22 } from '../../device/drivers/dht22.ts';
+import { Bh1750 } from '../../device/drivers/bh1750.ts';
+import { Ldr } from '../../device/drivers/ldr.ts';
+import { Pir } from '../../device/drivers/pir.ts';
+
+export { dht22Pulses };
 
 // ---- I2C -----------------------------------------------------------------------------------------
 
@@ -225,24 +232,6 @@ export function scriptedAnalogPins(values: Record<number, number[]>, resolution 
 
 // ---- DHT22 capture ----------------------------------------------------------------------------------
 
-export interface DhtPulseShape {
-  responseLow?: number;
-  responseHigh?: number;
-  bitLow?: number;
-  zero?: number;
-  one?: number;
-}
-
-/** The 82 pulse widths a capture returns for these five frame bytes (see Dht22Capture.read). */
-export function dht22Pulses(bytes: ArrayLike<number>, shape: DhtPulseShape = {}): number[] {
-  const { responseLow = 80, responseHigh = 80, bitLow = 50, zero = 26, one = 70 } = shape;
-  const out = [responseLow, responseHigh];
-  for (let i = 0; i < 40; i++) {
-    out.push(bitLow, bytes[i >> 3] & (0x80 >> (i & 7)) ? one : zero);
-  }
-  return out;
-}
-
 /** Frame bytes (with a correct checksum) for raw 16-bit humidity and temperature words. */
 export function dht22FrameBytes(humidityWord: number, temperatureWord: number): number[] {
   const b = [humidityWord >> 8, humidityWord & 0xff, temperatureWord >> 8, temperatureWord & 0xff];
@@ -297,12 +286,7 @@ export function scriptedDht22(...frames: (ArrayLike<number> | (() => ArrayLike<n
  * Drives each driver through its main paths over the scripted IO above and returns what it saw,
  * one line per step. Plain ES2022, so the same function runs on Node and bundled on XS.
  */
-export async function driverTranscript(): Promise<string[]> {
-  const { decodeDht22 } = await import('../../device/drivers/dht22-frame.ts');
-  const { Dht22 } = await import('../../device/drivers/dht22.ts');
-  const { Bh1750 } = await import('../../device/drivers/bh1750.ts');
-  const { Ldr } = await import('../../device/drivers/ldr.ts');
-  const { Pir } = await import('../../device/drivers/pir.ts');
+export function driverTranscript(): string[] {
   const out: string[] = [];
   const attempt = (label: string, f: () => unknown) => {
     try {
