@@ -33,6 +33,7 @@
 #include "freertos/queue.h"
 #include "driver/gpio.h"
 #include "driver/rmt_rx.h"
+#include "esp_heap_caps.h"
 #include "esp_rom_sys.h"
 
 #define kStartLowUs		1100
@@ -83,7 +84,8 @@ void xs_dht22capture_constructor(xsMachine *the)
 	if (!builtinIsPinFree(pin))
 		xsRangeError("in use");
 
-	dc = c_calloc(1, sizeof(Dht22CaptureRecord));
+	// Internal RAM: the RMT ISR copies received symbols into dc->symbols.
+	dc = heap_caps_calloc(1, sizeof(Dht22CaptureRecord), MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT);
 	if (!dc)
 		xsRangeError("no memory");
 	dc->pin = pin;
@@ -133,7 +135,7 @@ void xs_dht22capture_destructor(void *data)
 		builtinFreePin(dc->pin);
 	if (dc->done)
 		vQueueDelete(dc->done);
-	c_free(dc);
+	heap_caps_free(dc);
 }
 
 void xs_dht22capture_close(xsMachine *the)
