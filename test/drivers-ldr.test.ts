@@ -57,6 +57,13 @@ describe('Ldr', () => {
     expect(() => new Ldr({ sensor: { io: adc.io, pin: 2 } })).toThrow('LDR analog input on pin 2 could not be opened: invalid pin');
   });
 
+  it('works at another ADC resolution and refuses a nonsensical one', () => {
+    const adc10 = scriptedAnalogPins({ 34: [(1023 * 10_000) / 25_000] }, 10);
+    expect(new Ldr({ sensor: { io: adc10.io, pin: 34 } }).sample().lightmeter.illuminance).toBeCloseTo(10, 9);
+    const broken = scriptedAnalogPins({ 34: [0] }, 0);
+    expect(() => new Ldr({ sensor: { io: broken.io, pin: 34 } })).toThrow('LDR analog input on pin 34 reports resolution 0; expected 1…24 bits');
+  });
+
   it('refuses calibrations that cannot describe a divider', () => {
     const adc = scriptedAnalogPins({ 34: [0] });
     const io = adc.io;

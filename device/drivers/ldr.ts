@@ -59,7 +59,12 @@ export class Ldr {
     } catch (err) {
       throw new SensorError('LDR', 'absent', `LDR analog input on pin ${sensor.pin} could not be opened: ${messageOf(err)}`);
     }
-    this.#full = 2 ** this.#io.resolution - 1;
+    const bits = this.#io.resolution;
+    if (!(Number.isInteger(bits) && bits > 0 && bits <= 24)) {
+      this.close();
+      throw new SensorError('LDR', 'config', `LDR analog input on pin ${sensor.pin} reports resolution ${bits}; expected 1…24 bits`);
+    }
+    this.#full = 2 ** bits - 1;
   }
 
   configure(options: { calibration?: LdrCalibration; averaging?: number }): void {
