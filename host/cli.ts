@@ -11,6 +11,8 @@ export interface Command {
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   session: () => import('./commands/session.ts'),
   broker: () => import('./commands/broker.ts'),
+  flash: () => import('./commands/flash.ts'),
+  serial: () => import('./commands/serial.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {
