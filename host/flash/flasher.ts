@@ -88,7 +88,7 @@ function padded(data: Uint8Array): Uint8Array {
 
 function noSync(port: WebSerialPort, bootLog: string, reason: string): FlashError {
   const boot = /boot:(0x[0-9a-f]+)(?: \(([^)]*)\))?/i.exec(bootLog);
-  const seen = boot ? ` The chip did boot, in mode ${boot[1]}${boot[2] ? ` (${boot[2]})` : ''}, which is not the download mode.` : '';
+  const seen = boot ? ` The chip booted in mode ${boot[1]}${boot[2] ? ` (${boot[2]})` : ''}, which is not the download mode.` : '';
   const lines = port.signalsWork ? '' : ' This port has no DTR/RTS lines, so the board cannot be reset into the loader automatically.';
   return new FlashError(
     'no-sync',
@@ -113,8 +113,7 @@ export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Prom
       await loader.detectChip('default_reset', options.connectAttempts ?? 7);
     } catch (err) {
       if (err instanceof FlashError) throw err;
-      const bootLog = new TextDecoder('latin1').decode(transport.peek());
-      throw noSync(port, bootLog, message(err));
+      throw noSync(port, port.recentInput(), message(err));
     }
     const chip = loader.chip;
     // Before anything is uploaded or erased: an image for another chip would brick the boot.

@@ -22,6 +22,8 @@ export async function openSerialPort(path: string, baudRate: number, binding?: S
   return port;
 }
 
+const RECENT_BYTES = 4096;
+
 const call = (fn: (cb: (err?: Error | null) => void) => void) =>
   new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
 
@@ -31,6 +33,9 @@ export class WebSerialPort {
   /** False once the port has refused modem-line changes (a pty, some USB CDC stacks). */
   signalsWork = true;
   private port: SerialPort | undefined;
+  // The last bytes received, kept because esptool-js discards its input before each sync: a boot
+  // banner in there tells "wrong boot mode" from "nothing connected".
+  private recent = new Uint8Array(0);
   // serialport's set() writes every line on each call, so the lines not named keep their state here.
   private dtr = false;
   private rts = false;
@@ -41,6 +46,11 @@ export class WebSerialPort {
     private readonly binding?: SerialBinding,
   ) {}
 
+  /** What the port received most recently (up to 4 KiB), as Latin-1 text. */
+  recentInput(): string {
+    return new TextDecoder('latin1').decode(this.recent);
+  }
+
   getInfo(): PortInfo {
     return { ...this.info };
   }
@@ -50,6 +60,13 @@ export class WebSerialPort {
     const port = await openSerialPort(this.path, options.baudRate, this.binding);
     this.port = port;
     let onData: ((chunk: Buffer) => void) | undefined;
+    const keep = (chunk: Buffer) => {
+      const both = new Uint8Array(this.recent.length + chunk.length);
+      both.set(this.recent);
+      both.set(chunk, this.recent.length);
+      this.recent = both.slice(-RECENT_BYTES);
+    };
+    port.on('data', keep);
     this.readable = new ReadableStream<Uint8Array>({
       start(controller) {
         onData = (chunk) => controller.enqueue(new Uint8Array(chunk));
