@@ -71,6 +71,14 @@ export class WebSerialPort {
       start(controller) {
         onData = (chunk) => controller.enqueue(new Uint8Array(chunk));
         port.on('data', onData);
+        // Unplugging mid-flash: the reader sees the error and esptool-js reports a dead line.
+        port.on('error', (err: Error) => {
+          try {
+            controller.error(err);
+          } catch {
+            // already closed
+          }
+        });
         port.once('close', () => {
           try {
             controller.close();

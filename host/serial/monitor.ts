@@ -16,7 +16,8 @@ export class LineStamper {
   private partial = '';
   private startedAt: Date | undefined;
 
-  constructor(private readonly stamp: ((at: Date) => string) | undefined = clock) {}
+  /** `stamp` null prints lines bare. */
+  constructor(private readonly stamp: ((at: Date) => string) | null = clock) {}
 
   /** Lines completed by these bytes, each stamped with the time its first byte arrived. */
   push(bytes: Uint8Array, at: Date): string[] {
@@ -72,11 +73,13 @@ const set = (port: SerialPort, flags: { dtr: boolean; rts: boolean }) =>
 
 export async function monitorPort(options: MonitorOptions): Promise<MonitorEnd> {
   const port = await openSerialPort(options.path, options.baud, options.binding);
-  const stamper = new LineStamper(options.timestamps === false ? undefined : clock);
+  const stamper = new LineStamper(options.timestamps === false ? null : clock);
   let idle: NodeJS.Timeout | undefined;
   const emit = (lines: string[]) => {
     for (const l of lines) options.write(l + '\n');
   };
+  // An unplugged board shows as an error then a close; the close ends the monitor.
+  port.on('error', (err: Error) => options.note(`${options.path}: ${err.message}`));
   port.on('data', (chunk: Buffer) => {
     emit(stamper.push(chunk, new Date()));
     clearTimeout(idle);
