@@ -22,7 +22,6 @@ export async function runSerial(args: string[], io: Omit<FlashIo, 'tty'>, signal
   });
   const port = await choosePort(values.port, { ...io, tty: false });
   const baud = intFlag('baud', values.baud, 115200, 300, 5_000_000);
-  io.err(`monitoring ${port.path} at ${baud} baud (Ctrl-C to stop)\n`);
   const end = await monitorPort({
     path: port.path,
     baud,
@@ -32,6 +31,7 @@ export async function runSerial(args: string[], io: Omit<FlashIo, 'tty'>, signal
     signal,
     write: io.out,
     note: (t) => io.err(t + '\n'),
+    onOpen: () => io.err(`monitoring ${port.path} at ${baud} baud (Ctrl-C to stop)\n`),
   });
   if (end === 'port-closed') {
     io.err(`${port.path} closed: the board was unplugged or reset its USB\n`);

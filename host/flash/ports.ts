@@ -74,7 +74,7 @@ export function openError(path: string, err: unknown): FlashError {
     );
   }
   if (/No such file or directory|ENOENT|File not found/i.test(text)) {
-    return new FlashError('port-missing', `${path} does not exist: is the board plugged in? \`canopy flash\` without --port lists what is there.`);
+    return new FlashError('port-missing', `${path} does not exist: is the board plugged in? Without --port, Canopy lists the serial ports it can see.`);
   }
   return new FlashError('port-failed', `cannot open ${path}: ${text}`);
 }

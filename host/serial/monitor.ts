@@ -62,6 +62,8 @@ export interface MonitorOptions {
   signal: AbortSignal;
   write(text: string): void;
   note(text: string): void;
+  /** Called once the port is open, before the reset pulse. */
+  onOpen?: () => void;
   /** How long a half line may wait for its newline before it is shown anyway. */
   idleFlushMs?: number;
 }
@@ -73,6 +75,7 @@ const set = (port: SerialPort, flags: { dtr: boolean; rts: boolean }) =>
 
 export async function monitorPort(options: MonitorOptions): Promise<MonitorEnd> {
   const port = await openSerialPort(options.path, options.baud, options.binding);
+  options.onOpen?.();
   const stamper = new LineStamper(options.timestamps === false ? null : clock);
   let idle: NodeJS.Timeout | undefined;
   const emit = (lines: string[]) => {

@@ -12,6 +12,7 @@
 
 import { createHash } from 'node:crypto';
 import { constants, inflateSync } from 'node:zlib';
+import { u32 as le32 } from '../../../protocol/ota/le.ts';
 import { SlipDecoder, slipEncode } from './slip.ts';
 
 export const OP = {
@@ -87,8 +88,6 @@ interface WriteState {
   compressed: Uint8Array[];
   written: number;
 }
-
-const le32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 
 export class FakeEsp32 {
   readonly flash: Uint8Array;
