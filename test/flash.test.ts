@@ -125,6 +125,14 @@ describe('canopy flash into a fake ESP32 (in memory)', () => {
     expect(e.message).toMatch(/Hold the BOOT \(IO0\) button, press and release EN\/RESET/);
   });
 
+  it('names a chip esptool-js does not know instead of blaming the connection', async () => {
+    const { chip, binding } = fakeBoard({ chipMagic: 0x12345678 });
+    const e = await failure(flashCli([pairs[0]], binding));
+    expect(e.reason).toBe('loader');
+    expect(e.message).toMatch(/the loader on \/dev\/ttyUSB0 answered, but esptool-js does not know this chip: .*0x12345678/i);
+    expect(chip.commands).not.toContain(OP.MEM_BEGIN);
+  });
+
   it('finds the one known bridge, and lists them when there are several or none', async () => {
     const { binding } = fakeBoard();
     const { code } = await flashCli([pairs[0], '--baud', '115200'], binding); // no --port

@@ -4,7 +4,7 @@
 // here, where it is known which file and which step failed.
 
 import { createHash } from 'node:crypto';
-import { ESPError, ESPLoader, Transport, type IEspLoaderTerminal } from 'esptool-js';
+import { ESPError, ESPLoader, Transport, UnexpectedChipIdError, UnexpectedChipMagicError, type IEspLoaderTerminal } from 'esptool-js';
 import { hex } from '../../protocol/ota/le.ts';
 import { FlashError } from './errors.ts';
 import type { FlashEntry, FlashPlan } from './plan.ts';
@@ -113,6 +113,9 @@ export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Prom
       await loader.detectChip('default_reset', options.connectAttempts ?? 7);
     } catch (err) {
       if (err instanceof FlashError) throw err;
+      if (err instanceof UnexpectedChipMagicError || err instanceof UnexpectedChipIdError) {
+        throw new FlashError('loader', `the loader on ${port.path} answered, but esptool-js does not know this chip: ${message(err)}`);
+      }
       throw noSync(port, port.recentInput(), message(err));
     }
     const chip = loader.chip;

@@ -68,6 +68,8 @@ export interface FakeEsp32Options {
   startIn?: 'download' | 'app';
   /** A board without the DTR/RTS auto-reset transistors: resets come only from the EN button. */
   noAutoReset?: boolean;
+  /** What the chip-detect register reads (default the ESP32's 0x00F01D83). */
+  chipMagic?: number;
   /** IO0 pulled high for good (a broken BOOT circuit): every reset boots the app. */
   bootPinStuckHigh?: boolean;
   /** Flip one byte in this many flash data packets, as line noise would (checksum errors). */
@@ -115,7 +117,7 @@ export class FakeEsp32 {
     this.mode = options.startIn ?? 'download';
     this.corruptLeft = options.corruptDataPackets ?? 0;
     // ESP32-D0WD revision 3, 40 MHz crystal, MAC 24:0a:c4:12:34:56 (esptool's ESP32ROM reads these).
-    this.regs.set(CHIP_MAGIC_ADDR, ESP32_MAGIC);
+    this.regs.set(CHIP_MAGIC_ADDR, options.chipMagic ?? ESP32_MAGIC);
     this.regs.set(0x3ff5a000 + 4 * 1, 0xc4123456);
     this.regs.set(0x3ff5a000 + 4 * 2, 0x0000240a);
     this.regs.set(0x3ff5a000 + 4 * 3, (1 << 15) | (1 << 9));
