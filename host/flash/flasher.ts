@@ -97,6 +97,20 @@ function noSync(port: WebSerialPort, bootLog: string, reason: string): FlashErro
   );
 }
 
+function buildHint(chipName: string): string {
+  const target = chipName.toLowerCase().replace('-', '');
+  return `idf.py set-target ${target}, or mcconfig -p ${target === 'esp32' ? 'esp32' : `esp32/${target}`}`;
+}
+
+// esptool.py's hard reset: EN low through RTS for 100 ms with IO0 left high, so the chip boots the
+// new firmware. (esptool-js 0.7's HardReset only releases RTS, which resets nothing on a board
+// that is already out of reset.) Without modem lines (a pty) this does nothing, as it must.
+async function hardReset(port: WebSerialPort): Promise<void> {
+  await port.setSignals({ dataTerminalReady: false, requestToSend: true });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await port.setSignals({ requestToSend: false });
+}
+
 export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Promise<FlashReport> {
   const started = performance.now();
   const log = options.log ?? (() => {});
@@ -119,12 +133,12 @@ export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Prom
       throw noSync(port, port.recentInput(), message(err));
     }
     const chip = loader.chip;
-    // Before anything is uploaded or erased: an image for another chip would brick the boot.
+    // Before anything is uploaded or erased: an image for another chip would leave a board that cannot boot.
     for (const e of plan.entries) {
       if (e.chipId !== undefined && e.chipId !== chip.IMAGE_CHIP_ID) {
         throw new FlashError(
           'chip-mismatch',
-          `${e.name} is built for ${e.chipName} (image chip id ${hex(e.chipId, 4)}) but the board on ${port.path} is an ${chip.CHIP_NAME}; nothing was written. Build for ${chip.CHIP_NAME} (idf.py set-target, or mcconfig -p ${chip.CHIP_NAME.toLowerCase().replace('-', '')}).`,
+          `${e.name} is built for ${e.chipName} (image chip id ${hex(e.chipId, 4)}) but the board on ${port.path} is an ${chip.CHIP_NAME}; nothing was written. Build for ${chip.CHIP_NAME} (${buildHint(chip.CHIP_NAME)}).`,
         );
       }
     }
@@ -161,7 +175,7 @@ export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Prom
     for (const [index, entry] of plan.entries.entries()) report.files.push(await writeOne(loader, index, entry, compress, verify, options));
     report.bytes = report.files.reduce((n, f) => n + f.bytes, 0);
     report.compressedBytes = report.files.reduce((n, f) => n + f.compressedBytes, 0);
-    if (!options.noReset) await loader.after('hard_reset');
+    if (!options.noReset) await hardReset(port);
     report.seconds = (performance.now() - started) / 1000;
     return report;
   } finally {
