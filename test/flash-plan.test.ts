@@ -71,6 +71,12 @@ describe('flash plan', () => {
     expect(layout(planFromBuildDir(join(FIXTURES, 'esp32-s3')))[0]).toEqual([0, 'bootloader.bin', 'bootloader', 'ESP32-S3']);
   });
 
+  it('asks for an address when given a single image instead of a folder', () => {
+    const e = thrown(() => planFromBuildDir(join(FIXTURES, 'esp32', 'hello_world.bin')));
+    expect(e.message).toMatch(/hello_world\.bin is a file, not a build folder: give it an address, e\.g\. 0x10000=/);
+    expect(thrown(() => planFromBuildDir('/nonexistent/build')).message).toMatch(/cannot read the build folder \/nonexistent\/build: ENOENT/);
+  });
+
   it('takes ADDRESS=FILE pairs, in hex or decimal, sorted by address', () => {
     const dir = folder({ 'nvs.bin': noise(0x2000, 3), 'app.bin': app });
     const plan = planFromPairs(['65536=app.bin', '0x9000=nvs.bin'], dir);

@@ -124,8 +124,10 @@ function planFromProjectArgs(base: string, path: string): FlashPlan {
 // default (bootloader per chip, table at 0x8000, app at its table's factory/ota_0 partition).
 function planFromImages(dir: string): FlashPlan {
   let names: string[];
+  if (existsSync(dir) && statSync(dir).isFile()) {
+    throw new FlashError('plan', `${dir} is a file, not a build folder: give it an address, e.g. 0x10000=${dir}`);
+  }
   try {
-    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
     names = readdirSync(dir).filter((n) => n.endsWith('.bin'));
   } catch (err) {
     throw new FlashError('plan', `cannot read the build folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
