@@ -13,6 +13,8 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   broker: () => import('./commands/broker.ts'),
   sim: () => import('./commands/sim.ts'),
   monitor: () => import('./commands/monitor.ts'),
+  flash: () => import('./commands/flash.ts'),
+  serial: () => import('./commands/serial.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {

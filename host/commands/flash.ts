@@ -1,0 +1,138 @@
+// `canopy flash`: put a build on a board over USB serial with esptool-js.
+import { SerialPort } from 'serialport';
+import type { Command } from '../cli.ts';
+import { FlashError } from '../flash/errors.ts';
+import { flashPlan, type FlashReport } from '../flash/flasher.ts';
+import { verifyOtaPackage, type OtaPayloadStep } from '../flash/ota-input.ts';
+import { parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../flash/plan.ts';
+import { pickPort, type PortListing } from '../flash/ports.ts';
+import { progressLine, summaryLines } from '../flash/progress.ts';
+import { WebSerialPort, type SerialBinding } from '../flash/web-serial.ts';
+import { intFlag, parseFlags, UsageError } from '../usage.ts';
+
+const usage = `Usage: canopy flash [flags] BUILD_DIR
+       canopy flash [flags] ADDRESS=FILE [ADDRESS=FILE ...]
+       canopy flash [flags] --ota PACKAGE [--app-offset ADDR]
+
+  BUILD_DIR           an ESP-IDF or mcconfig build folder: offsets from flasher_args.json or
+                      flash_project_args, else bootloader/partition table/app found by content
+  ADDRESS=FILE        e.g. 0x1000=bootloader.bin 0x8000=partition-table.bin 0x10000=app.bin
+  --ota PACKAGE       a signed Canopy OTA package: its payload goes to the app offset once verified
+  --app-offset ADDR   where an OTA payload goes (default 0x10000)
+  --port PATH         serial port (default $CANOPY_PORT, else the one USB serial bridge plugged in)
+  --baud N            baud rate once connected (default 460800; the ROM always starts at 115200)
+  --erase             erase the whole flash first
+  --no-compress       send images uncompressed
+  --no-verify         skip the MD5 read-back (verification is on by default)
+  --no-reset          stay in the loader afterwards instead of starting the new firmware
+  --connect-attempts N  reset-and-sync attempts before giving up (default 7)
+  --json              print the summary (or the error) as JSON on stdout, no progress bars
+  --verbose           show esptool-js's own log`;
+
+export interface FlashIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Redraw progress in place (a terminal) or print one line per finished file. */
+  tty: boolean;
+  /** Serial binding; the OS one when absent (tests plug in a fake board). */
+  binding?: SerialBinding;
+  env?: NodeJS.ProcessEnv;
+  ota?: OtaPayloadStep;
+}
+
+const consoleIo = (): FlashIo => ({
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  tty: process.stderr.isTTY === true,
+});
+
+export async function listPorts(binding?: SerialBinding): Promise<PortListing[]> {
+  const list = binding ? (binding as { list(): Promise<PortListing[]> }).list() : SerialPort.list();
+  return (await list).map((p) => ({ path: p.path, vendorId: p.vendorId, productId: p.productId, manufacturer: p.manufacturer }));
+}
+
+/** --port, else $CANOPY_PORT, else the one known bridge; with its USB ids for esptool's reset choice. */
+export async function choosePort(flag: string | undefined, io: FlashIo): Promise<WebSerialPort> {
+  const named = flag ?? (io.env ?? process.env).CANOPY_PORT;
+  const ports = await listPorts(io.binding).catch(() => [] as PortListing[]);
+  const listing = named ? (ports.find((p) => p.path === named) ?? { path: named }) : pickPort(ports);
+  const id = (s?: string) => (s ? parseInt(s, 16) : undefined);
+  return new WebSerialPort(listing.path, { usbVendorId: id(listing.vendorId), usbProductId: id(listing.productId) }, io.binding);
+}
+
+async function buildPlan(positionals: string[], ota: string | undefined, appOffset: string | undefined, step: OtaPayloadStep): Promise<FlashPlan> {
+  if (ota) {
+    if (positionals.length) throw new UsageError('--ota takes the package alone, without BUILD_DIR or ADDRESS=FILE');
+    return planFromOtaPackage(ota, step, appOffset === undefined ? undefined : parseAddress(appOffset, '--app-offset'));
+  }
+  if (appOffset !== undefined) throw new UsageError('--app-offset only applies with --ota');
+  if (positionals.length === 0) throw new UsageError('say what to flash: a build folder, ADDRESS=FILE pairs or --ota PACKAGE');
+  if (positionals.every((p) => p.includes('='))) return planFromPairs(positionals);
+  if (positionals.length === 1) return planFromBuildDir(positionals[0]);
+  throw new UsageError('give either one build folder or ADDRESS=FILE pairs, not a mix');
+}
+
+export async function runFlash(args: string[], io: FlashIo = consoleIo()): Promise<number> {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      port: { type: 'string' },
+      baud: { type: 'string' },
+      erase: { type: 'boolean' },
+      'no-compress': { type: 'boolean' },
+      verify: { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
+      'no-reset': { type: 'boolean' },
+      'connect-attempts': { type: 'string' },
+      ota: { type: 'string' },
+      'app-offset': { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+    true,
+  );
+  const baud = intFlag('baud', values.baud, 460800, 9600, 5_000_000);
+  const attempts = intFlag('connect-attempts', values['connect-attempts'], 7, 1, 100);
+  const json = values.json === true;
+  try {
+    const plan = await buildPlan(positionals, values.ota, values['app-offset'], io.ota ?? verifyOtaPackage);
+    const port = await choosePort(values.port, io);
+    if (!json) io.err(`flashing ${plan.entries.length} file(s) from ${plan.source} through ${port.path}\n`);
+    let current = -1;
+    const report: FlashReport = await flashPlan(plan, {
+      port,
+      baud,
+      erase: values.erase,
+      compress: !values['no-compress'],
+      verify: !values['no-verify'],
+      noReset: values['no-reset'],
+      connectAttempts: attempts,
+      log: values.verbose ? (line) => io.err(`  | ${line}\n`) : undefined,
+      onProgress: json
+        ? undefined
+        : ({ index, entry, sent, total }) => {
+            const line = progressLine(entry.name, entry.address, sent, total);
+            if (io.tty) io.err(`\r${line}${sent >= total ? '\n' : ''}`);
+            else if (sent >= total && index !== current) io.err(`${line}\n`);
+            if (sent >= total) current = index;
+          },
+    });
+    if (json) io.out(JSON.stringify({ ok: true, ...report }) + '\n');
+    else io.out(summaryLines(report).join('\n') + '\n');
+    return 0;
+  } catch (err) {
+    if (json && err instanceof FlashError) {
+      io.out(JSON.stringify({ ok: false, reason: err.reason, message: err.message }) + '\n');
+      return 1;
+    }
+    throw err;
+  }
+}
+
+const command: Command = {
+  summary: 'write a build to an ESP32 over USB serial (esptool-js) and verify it',
+  usage,
+  run: (args) => runFlash(args),
+};
+
+export default command;

@@ -1,0 +1,58 @@
+// `canopy serial`: a serial monitor for device logs.
+import type { Command } from '../cli.ts';
+import { monitorPort } from '../serial/monitor.ts';
+import { intFlag, parseFlags } from '../usage.ts';
+import { choosePort, type FlashIo } from './flash.ts';
+
+const usage = `Usage: canopy serial [--port PATH] [--baud N] [--reset] [--no-timestamps]
+
+  --port PATH       serial port (default $CANOPY_PORT, else the one USB serial bridge plugged in)
+  --baud N          baud rate (default 115200, what ESP-IDF logs at)
+  --reset           reset the board on open (EN through RTS) so the log starts at boot
+  --no-timestamps   print lines as they come, without the [hh:mm:ss.mmm] prefix
+
+Ctrl-C closes the port and exits.`;
+
+export async function runSerial(args: string[], io: Omit<FlashIo, 'tty'>, signal: AbortSignal): Promise<number> {
+  const { values } = parseFlags(args, {
+    port: { type: 'string' },
+    baud: { type: 'string' },
+    reset: { type: 'boolean' },
+    'no-timestamps': { type: 'boolean' },
+  });
+  const port = await choosePort(values.port, { ...io, tty: false });
+  const baud = intFlag('baud', values.baud, 115200, 300, 5_000_000);
+  const end = await monitorPort({
+    path: port.path,
+    baud,
+    binding: io.binding,
+    reset: values.reset,
+    timestamps: !values['no-timestamps'],
+    signal,
+    write: io.out,
+    note: (t) => io.err(t + '\n'),
+    onOpen: () => io.err(`monitoring ${port.path} at ${baud} baud (Ctrl-C to stop)\n`),
+  });
+  if (end === 'port-closed') {
+    io.err(`${port.path} closed: the board was unplugged or reset its USB\n`);
+    return 1;
+  }
+  return 0;
+}
+
+const command: Command = {
+  summary: 'show device logs from a serial port, with timestamps',
+  usage,
+  async run(args) {
+    const stop = new AbortController();
+    const onSigint = () => stop.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      return await runSerial(args, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }, stop.signal);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  },
+};
+
+export default command;
