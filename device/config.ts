@@ -36,7 +36,8 @@ export interface ConfigSource {
   get(key: string): unknown;
 }
 
-export const DEFAULTS = {
+// Frozen, so a preloaded firmware keeps these in flash instead of copying them to RAM at boot.
+export const DEFAULTS = Object.freeze({
   topicPrefix: 'canopy',
   intervalMs: 10_000,
   qos: 1,
@@ -50,13 +51,13 @@ export const DEFAULTS = {
   bh1750Address: 0x23,
   pirWarmupMs: 60_000,
   outboxLimit: 64,
-} as const;
+} as const);
 
 /** Storage keys a technician may set per device; also what the set-interval command persists. */
-export const OVERRIDABLE = [
+export const OVERRIDABLE = Object.freeze([
   'deviceId', 'broker', 'mqttUsername', 'mqttPassword', 'topicPrefix', 'intervalMs', 'qos', 'keepalive',
   'light', 'dhtPin', 'pirPin', 'i2cDataPin', 'i2cClockPin', 'ldrPin', 'bh1750Address', 'pirWarmupMs', 'outboxLimit',
-] as const;
+] as const);
 
 export function resolveConfig(base: ConfigSource, overrides?: ConfigSource): DeviceConfig {
   const pick = (key: string): { value: unknown; from: string } => {

@@ -13,7 +13,7 @@ export class BrokerUrlError extends Error {
   override name = 'BrokerUrlError';
 }
 
-const SCHEMES: Record<string, boolean> = { mqtt: false, tcp: false, mqtts: true, ssl: true, tls: true };
+const SCHEMES: Readonly<Record<string, boolean>> = Object.freeze({ mqtt: false, tcp: false, mqtts: true, ssl: true, tls: true });
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
 export function parseBrokerUrl(url: string): BrokerAddress {
