@@ -1,6 +1,7 @@
 // Entry of the device bundle for the simulator's XS engine: the same DeviceApp as the firmware,
-// on the bridge platform. The host (host/xs/device-host.ts) answers "dev" {op: 'config'} with
-// the device's config and seed, and drives the app over the "app" channel.
+// on the bridge platform. Loading the bundle only installs the "app" channel; the host
+// (host/xs/device-host.ts) then sends {op: 'start'}, and the app fetches its config and seed
+// over "dev". Keeping load and start apart lets the host measure the code's own footprint.
 import { utf8Decode, utf8Encode } from '../protocol/utf8';
 import { DeviceApp } from './app/device-app';
 import { objectSource, resolveConfig } from './config';
@@ -12,34 +13,49 @@ interface Boot {
   seed: number;
 }
 
-const boot = JSON.parse(utf8Decode(callHost('dev', utf8Encode('{"op":"config"}')))) as Boot;
-const platform = createXsnapPlatform(boot.seed);
-const config = resolveConfig(objectSource(boot.config), { get: (key) => platform.storage.get(key) });
-const report = (event: unknown) => callHost('dev', utf8Encode(JSON.stringify({ op: 'event', event })));
-// The simulator checks delivery against what the firmware produced, so it hears of every sample.
-const app = new DeviceApp({
-  platform,
-  config,
-  onEvent: (e) => {
-    if (e.type === 'sample') report({ type: 'sample', seq: e.sample.seq, qos: config.qos });
-    else if (e.type === 'error') report({ type: 'error', message: e.message });
-  },
-});
+let app: DeviceApp | undefined;
+
+function report(event: unknown): void {
+  callHost('dev', utf8Encode(JSON.stringify({ op: 'event', event })));
+}
+
+function start(): void {
+  if (app) throw new Error('the device app is already running');
+  const boot = JSON.parse(utf8Decode(callHost('dev', utf8Encode('{"op":"config"}')))) as Boot;
+  const platform = createXsnapPlatform(boot.seed);
+  const config = resolveConfig(objectSource(boot.config), { get: (key) => platform.storage.get(key) });
+  // The simulator checks delivery against what the firmware produced, so it hears of every sample.
+  app = new DeviceApp({
+    platform,
+    config,
+    onEvent: (e) => {
+      if (e.type === 'sample') report({ type: 'sample', seq: e.sample.seq, qos: config.qos });
+      else if (e.type === 'error') report({ type: 'error', message: e.message });
+    },
+  });
+  app.start();
+}
+
+function running(): DeviceApp {
+  if (!app) throw new Error('the device app has not been started');
+  return app;
+}
 
 registerChannel('app', (payload) => {
   const request = JSON.parse(utf8Decode(payload)) as { op: string };
   switch (request.op) {
+    case 'start':
+      start();
+      return;
     case 'stop':
-      app.stop(() => callHost('dev', utf8Encode('{"op":"stopped"}')));
+      running().stop(() => callHost('dev', utf8Encode('{"op":"stopped"}')));
       return;
     case 'sample':
-      app.sampleNow();
+      running().sampleNow();
       return;
     case 'stats':
-      return utf8Encode(JSON.stringify(app.status));
+      return utf8Encode(JSON.stringify(running().status));
     default:
       throw new Error(`unknown app op "${request.op}"`);
   }
 });
-
-app.start();

@@ -24,6 +24,8 @@ export interface XsDeviceOptions {
   /** Samples produced, errors, logs and reboots reported by the firmware. */
   onEvent?: (e: SimDeviceEvent) => void;
   worker?: XsWorkerOptions;
+  /** Load the firmware but do not start the app (footprint baselines). */
+  loadOnly?: boolean;
 }
 
 const NET_CONNECT = 1;
@@ -82,6 +84,8 @@ export class XsDevice implements SimDevice {
     bridge.handle('outbox', (p) => this.serveOutbox(p));
     worker.exited.then(() => this.dropSockets());
     await worker.evaluate(this.options.code);
+    if (this.options.loadOnly) return;
+    await bridge.call('app', json.encode({ op: 'start' }));
   }
 
   /** Asks the app to take a sample now. */
