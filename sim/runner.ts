@@ -99,6 +99,9 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
     if (clock instanceof VirtualClock) await runVirtual(clock, scenario.durationMs, options.signal);
     else await waitReal(options.untilAborted ? Infinity : scenario.durationMs / (scenario.time.kind === 'real' ? scenario.time.speed : 1), options.signal);
     await f.stop();
+    // The observer keeps real time: after a broker restart it may still be backing off while
+    // the broker holds messages for it. Give it until everything sent at QoS 1/2 has arrived.
+    await untilObserved(observer, produced, 10_000);
     await networkQuiet(20, 2000);
   } finally {
     await fleet?.dispose();
@@ -202,6 +205,30 @@ export async function networkQuiet(quietMs: number, maxMs: number): Promise<void
     if (netActivity.count === last || performance.now() > deadline) return;
     last = netActivity.count;
   }
+}
+
+function untilObserved(observer: FleetObserver, produced: Map<string, Produced[]>, timeoutMs: number): Promise<void> {
+  const missing = new Map<string, Set<number>>();
+  for (const [device, list] of produced) missing.set(device, new Set(list.filter((p) => p.qos > 0).map((p) => p.seq)));
+  const seen = (o: Observation) => {
+    if (o.kind === 'telemetry') missing.get(o.device)?.delete(o.sample.seq);
+  };
+  for (const o of observer.observations) seen(o);
+  const done = () => [...missing.values()].every((s) => s.size === 0);
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(finish, timeoutMs);
+    function finish() {
+      clearTimeout(timer);
+      observer.off('observation', on);
+      resolve();
+    }
+    function on(o: Observation) {
+      seen(o);
+      if (done()) finish();
+    }
+    observer.on('observation', on);
+  });
 }
 
 function waitReal(ms: number, signal?: AbortSignal): Promise<void> {
