@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   broker: () => import('./commands/broker.ts'),
   sim: () => import('./commands/sim.ts'),
   monitor: () => import('./commands/monitor.ts'),
+  build: () => import('./commands/build.ts'),
   flash: () => import('./commands/flash.ts'),
   serial: () => import('./commands/serial.ts'),
 };

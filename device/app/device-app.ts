@@ -134,10 +134,12 @@ export class DeviceApp {
       this.fail(`sample ${sample.seq} not sent: ${(err as Error).message}`);
       return;
     }
-    this.session.publish(this.topics.telemetry(config.deviceId), payload, { qos: config.qos }, this.link.now());
-    this.link.flush();
+    // Reported before it is handed to the session: an observer of both (the simulator) must hear
+    // of a sample before it can possibly arrive at the broker.
     this.stats.samples++;
     this.emit({ type: 'sample', sample });
+    this.session.publish(this.topics.telemetry(config.deviceId), payload, { qos: config.qos }, this.link.now());
+    this.link.flush();
   }
 
   private publishMotion(active: boolean): void {

@@ -23,7 +23,8 @@ export class Mosquitto {
   private child: ChildProcess | undefined;
   private readonly bin = findMosquitto();
 
-  constructor() {
+  /** `quiet`: errors and warnings only, for load runs where logging every packet would be the bottleneck. */
+  constructor(private readonly options: { quiet?: boolean } = {}) {
     // Started as root, mosquitto drops to its own user; it must still write its log and db here.
     chmodSync(this.dir, 0o777);
   }
@@ -75,7 +76,7 @@ export class Mosquitto {
         'persistence true',
         `persistence_location ${this.dir}/`,
         'autosave_interval 0',
-        'log_type all',
+        ...(this.options.quiet ? ['log_type error', 'log_type warning'] : ['log_type all']),
         `log_dest file ${this.logPath}`,
         'max_queued_messages 10000',
         '',
