@@ -11,6 +11,7 @@ export interface Command {
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   session: () => import('./commands/session.ts'),
   broker: () => import('./commands/broker.ts'),
+  ota: () => import('./commands/ota.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {

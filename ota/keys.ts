@@ -21,7 +21,8 @@ export function generateKeyPem(alg: KeyAlgName = 'ES256'): string {
 }
 
 export function spkiOf(key: KeyObject): Uint8Array {
-  return new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }));
+  const pub = key.type === 'public' ? key : createPublicKey(key);
+  return new Uint8Array(pub.export({ type: 'spki', format: 'der' }));
 }
 
 export function signingKey(pem: string | Buffer): SigningKey {

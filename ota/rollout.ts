@@ -1,0 +1,3 @@
+export async function rolloutCommand(_args: string[]): Promise<number> {
+  throw new Error('rollout is not built yet');
+}
