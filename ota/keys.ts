@@ -1,6 +1,6 @@
 // Host-side keys: generate, load and sign with node:crypto. ES256 signatures are raw r‖s
 // ('ieee-p1363'), which is what COSE wants and what the device's verifier reads.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { ALG_EDDSA, ALG_ES256, encodeProtected, sigStructure, type CoseAlg, type CoseSignature } from '../protocol/ota/cose.ts';
 import { kidOf } from '../protocol/ota/trust.ts';
 import type { SignatureVerifier } from '../protocol/ota/verifier.ts';
@@ -61,4 +61,15 @@ export const nodeVerifier: SignatureVerifier = {
       return false;
     }
   },
+};
+
+/** node:crypto SHA-256 in the protocol's HashFactory shape. */
+export const nodeHash = () => {
+  const h = createHash('sha256');
+  return {
+    update(b: Uint8Array) {
+      h.update(b);
+    },
+    digest: () => new Uint8Array(h.digest()),
+  };
 };

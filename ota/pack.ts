@@ -7,7 +7,7 @@ import type { CoseSignature } from '../protocol/ota/cose.ts';
 import { parseEspImage } from '../protocol/ota/esp-image.ts';
 import { encodeManifest, MANIFEST_VERSION, type Manifest } from '../protocol/ota/manifest.ts';
 import { buildPackage, encodeEnvelope, fromHex } from '../protocol/ota/package.ts';
-import { signManifest, type SigningKey } from './keys.ts';
+import { nodeHash, signManifest, type SigningKey } from './keys.ts';
 
 export const DEFAULT_CHUNK_SIZE = 4096;
 
@@ -40,7 +40,7 @@ export interface Unsigned {
 export function manifestFor(image: Uint8Array, o: PackOptions): Unsigned {
   const info = parseEspImage(image); // throws OtaError('esp-image' | 'size') with the exact detail
   const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const table = chunkSize > 0 ? buildChunkTable(image, chunkSize) : new Uint8Array(0);
+  const table = chunkSize > 0 ? buildChunkTable(image, chunkSize, nodeHash) : new Uint8Array(0);
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     seq: o.seq,

@@ -142,15 +142,15 @@ export class VirtualFlash implements OtaFlash {
   }
 }
 
-/** The installer's record in memory (what NVS keeps across reboots, not across a re-flash). */
+/** The installer's records in memory (what NVS keeps across reboots, not across a re-flash). */
 export class MemoryRecordStore implements OtaRecordStore {
-  bytes: Uint8Array | undefined;
+  readonly records = new Map<string, Uint8Array>();
   saves = 0;
-  load(): Uint8Array | undefined {
-    return this.bytes?.slice();
+  load(key: 'state' | 'package'): Uint8Array | undefined {
+    return this.records.get(key)?.slice();
   }
-  save(bytes: Uint8Array): void {
-    this.bytes = bytes.slice();
+  save(key: 'state' | 'package', bytes: Uint8Array): void {
+    this.records.set(key, bytes.slice());
     this.saves++;
   }
 }

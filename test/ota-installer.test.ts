@@ -80,7 +80,7 @@ describe('installer: nothing touches flash before the package is trusted and all
   for (const [name, make, reason] of bad) {
     it(`${name} → ${reason}, flash untouched`, () => {
       const d = new Device({ verifier: nodeVerifier });
-      d.store.save(new Uint8Array([0xa3, 0x01, 0x04, 0x02, 0x80, 0x03, 0x00])); // installed seq 4
+      d.store.save('state', new Uint8Array([0xa3, 0x01, 0x04, 0x02, 0x80, 0x03, 0x00])); // installed seq 4
       d.start({ verifier: nodeVerifier });
       const p = make();
       expect(reasonOf(() => d.installer.offer(p.envelopeBytes, p.table, NOW))).toBe(reason);

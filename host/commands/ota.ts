@@ -14,7 +14,7 @@ import { parseTrustStore, trustedKey, trustStoreJson, type TrustedKey } from '..
 import { encode } from '../../protocol/cbor/index.ts';
 import { coseSign1 } from '../../protocol/ota/cose.ts';
 import { sha256 } from '../../protocol/ota/sha256.ts';
-import { generateKeyPem, nodeVerifier, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
+import { generateKeyPem, nodeHash, nodeVerifier, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
 import { assemble, idBytes, manifestFor, type PackOptions } from '../../ota/pack.ts';
 import { describe, toText } from '../../ota/inspect.ts';
 import { defaultStatePath, lastSeq, recordSeq } from '../../ota/seq-state.ts';
@@ -240,7 +240,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
     const trust = parseTrustStore(JSON.parse(readFileSync(need(values.trust, 'trust'), 'utf8')));
     const device = values.device ? deviceFile(values.device) : undefined;
     try {
-      const v = verifyPackage(read(one(positionals, 'PKG')), trust, nodeVerifier, device);
+      const v = verifyPackage(read(one(positionals, 'PKG')), trust, nodeVerifier, device, nodeHash);
       const signers = v.signers.map((k) => `${toHex(k.kid)} (${k.role})`);
       if (values.json) console.log(JSON.stringify({ status: 'ok', code: 0, seq: v.manifest.seq, signers }));
       else console.log(`valid: seq ${v.manifest.seq}, ${v.manifest.project} ${v.manifest.appVersion}, signed by ${signers.join(', ')}${device ? '' : ' (no --device: policy not checked)'}`);

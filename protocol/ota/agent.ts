@@ -208,7 +208,8 @@ export class OtaAgent {
       const complete = this.installer.writeBlock(index, b.data);
       if (complete) return this.install(now);
       const done = t.blocks - this.installer.missing().length;
-      if (this.asked.size === 0) {
+      // Ask for more at half a window, so blocks keep flowing while the rest are in flight.
+      if (this.asked.size <= this.window >> 1) {
         this.event({ type: 'progress', done, total: t.blocks });
         this.status('receiving', 0, undefined, undefined, undefined, 0);
         this.request(now);
@@ -251,8 +252,11 @@ export class OtaAgent {
     if (!t) return;
     const missing = this.installer.missing();
     if (missing.length === 0) return this.install(now);
-    const first = missing[0];
-    const want = missing.filter((i) => i < first + MAX_BITMAP * 8).slice(0, this.window);
+    const fresh = missing.filter((i) => !this.asked.has(i));
+    if (fresh.length === 0) return;
+    const first = fresh[0];
+    const want = fresh.filter((i) => i < first + MAX_BITMAP * 8).slice(0, this.window - this.asked.size);
+    if (want.length === 0) return;
     for (const i of want) this.asked.add(i);
     this.lastAsk = now;
     this.publish(OTA_TOPICS.request, encodeRequest(requestFor(t.id.subarray(0, ID_LENGTH), want)), 0, false);

@@ -10,14 +10,22 @@ import type { Manifest } from './manifest';
 import { OtaError } from './reasons';
 import { Sha256, sha256 } from './sha256';
 
+/** A SHA-256 implementation: the device injects its native digest, the host node:crypto. */
+export type HashFactory = () => { update(bytes: Uint8Array): unknown; digest(): Uint8Array };
+export const pureHash: HashFactory = () => new Sha256();
+
 export function chunkCount(size: number, chunkSize: number): number {
   return Math.ceil(size / chunkSize);
 }
 
-export function buildChunkTable(payload: Uint8Array, chunkSize: number): Uint8Array {
+export function buildChunkTable(payload: Uint8Array, chunkSize: number, hash: HashFactory = pureHash): Uint8Array {
   const n = chunkCount(payload.length, chunkSize);
   const table = new Uint8Array(n * 32);
-  for (let i = 0; i < n; i++) table.set(sha256(payload.subarray(i * chunkSize, (i + 1) * chunkSize)), i * 32);
+  for (let i = 0; i < n; i++) {
+    const h = hash();
+    h.update(payload.subarray(i * chunkSize, (i + 1) * chunkSize));
+    table.set(h.digest(), i * 32);
+  }
   return table;
 }
 
@@ -63,11 +71,13 @@ export function crossCheckEsp(info: EspImageInfo, m: Manifest): void {
   if (info.totalLength !== m.size) throw new OtaError('esp-mismatch', `image is ${info.totalLength} bytes, manifest says ${m.size}`);
 }
 
+type Hash = ReturnType<HashFactory>;
+
 export class PayloadChecker {
-  private readonly whole = new Sha256();
+  private readonly whole: Hash;
   private readonly esp = new EspImageStreamParser();
   private espError: OtaError | undefined;
-  private chunk: Sha256 | undefined;
+  private chunk: Hash | undefined;
   private chunkIndex = 0;
   private chunkHave = 0;
   private received = 0;
@@ -75,8 +85,10 @@ export class PayloadChecker {
   constructor(
     private readonly manifest: Manifest,
     private readonly table: Uint8Array,
+    private readonly hash: HashFactory = pureHash,
   ) {
-    if (manifest.chunkSize !== undefined) this.chunk = new Sha256();
+    this.whole = hash();
+    if (manifest.chunkSize !== undefined) this.chunk = hash();
   }
 
   get bytesReceived(): number {
@@ -93,7 +105,7 @@ export class PayloadChecker {
       let i = 0;
       while (i < bytes.length) {
         const take = Math.min(cs - this.chunkHave, bytes.length - i);
-        (this.chunk as Sha256).update(bytes.subarray(i, i + take));
+        (this.chunk as Hash).update(bytes.subarray(i, i + take));
         this.chunkHave += take;
         i += take;
         if (this.chunkHave === cs || (this.received === this.manifest.size && i === bytes.length)) this.endChunk();
@@ -110,14 +122,14 @@ export class PayloadChecker {
   }
 
   private endChunk(): void {
-    const d = (this.chunk as Sha256).digest();
+    const d = (this.chunk as Hash).digest();
     const at = this.chunkIndex * 32;
     for (let k = 0; k < 32; k++) {
       if (d[k] !== this.table[at + k]) throw new OtaError('chunk', `chunk ${this.chunkIndex} does not match its digest`);
     }
     this.chunkIndex++;
     this.chunkHave = 0;
-    this.chunk = new Sha256();
+    this.chunk = this.hash();
   }
 
   /** Size, digest, image structure, then the manifest's ESP fields, in that order. */
@@ -134,8 +146,8 @@ export class PayloadChecker {
 }
 
 /** Checks a whole in-memory payload: the CLI's and the tests' path, same order as the device. */
-export function checkPayload(payload: Uint8Array, m: Manifest, table: Uint8Array): EspImageInfo {
-  const c = new PayloadChecker(m, table);
+export function checkPayload(payload: Uint8Array, m: Manifest, table: Uint8Array, hash?: HashFactory): EspImageInfo {
+  const c = new PayloadChecker(m, table, hash);
   c.push(payload.subarray(0, Math.min(payload.length, m.size)));
   if (payload.length > m.size) throw new OtaError('trailing', `payload is ${payload.length} bytes, the manifest declares ${m.size}`);
   return c.finish();

@@ -40,10 +40,14 @@ export interface OtaFlash {
   markInvalid(): void;
 }
 
-/** Where the installer's record lives (NVS, a file, embedded:storage). */
+/**
+ * Where the installer's records live (NVS keys, files, embedded:storage). Two records: 'state' is
+ * small and rewritten after every block; 'package' (envelope + chunk table) is written once per
+ * transfer, so per-block saves stay small for flash wear and time.
+ */
 export interface OtaRecordStore {
-  load(): Uint8Array | undefined;
-  save(bytes: Uint8Array): void;
+  load(key: 'state' | 'package'): Uint8Array | undefined;
+  save(key: 'state' | 'package', bytes: Uint8Array): void;
 }
 
 export interface InstallerOptions {
@@ -162,6 +166,7 @@ export class OtaInstaller {
     this.flashOp(() => this.o.flash.begin(manifest.size));
     this.t = t;
     this.stage = STAGE.receiving;
+    this.o.store.save('package', encode([t.envelope, t.table]));
     this.save();
     return t;
   }
@@ -273,15 +278,14 @@ export class OtaInstaller {
       [3, this.stage],
     ]);
     if (this.t) {
-      r.set(4, this.t.envelope);
-      r.set(5, this.t.table);
+      r.set(4, this.t.id); // names the 'package' record this progress belongs to
       r.set(6, this.t.done);
     }
-    this.o.store.save(encode(r));
+    this.o.store.save('state', encode(r));
   }
 
   private loadRecord(): void {
-    const bytes = this.o.store.load();
+    const bytes = this.o.store.load('state');
     if (!bytes) return;
     let r: Map<CborValue, CborValue>;
     try {
@@ -292,17 +296,20 @@ export class OtaInstaller {
     } catch (e) {
       throw new OtaError('flash', `installer record is unreadable: ${(e as Error).message}`);
     }
-    const envelope = r.get(4);
-    if (envelope instanceof Uint8Array) {
+    const id = r.get(4);
+    const pkg = this.o.store.load('package');
+    if (id instanceof Uint8Array && pkg) {
       // Authenticated before it was saved; decoding again only rebuilds the manifest.
+      const [envelope, table] = decode(pkg) as Uint8Array[];
       const manifestBytes = decodeEnvelope(envelope).manifestBytes;
+      if (!equal(sha256(manifestBytes), id)) throw new OtaError('flash', 'installer records disagree about the package');
       const manifest = decodeManifest(manifestBytes);
       const blockSize = manifest.chunkSize ?? this.o.blockSize ?? 4096;
       this.t = {
-        id: sha256(manifestBytes),
+        id,
         manifest,
         envelope,
-        table: r.get(5) as Uint8Array,
+        table,
         blockSize,
         blocks: chunkCount(manifest.size, blockSize),
         done: r.get(6) as Uint8Array,

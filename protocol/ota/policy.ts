@@ -3,7 +3,7 @@
 // manifest, policy, chunk table, payload), shared by the CLI `verify` and the tests; the device's
 // installer runs the same steps split across the offer and the blocks.
 
-import { checkChunkTable, checkPayload } from './chunks';
+import { checkChunkTable, checkPayload, type HashFactory } from './chunks';
 import type { EspImageInfo } from './esp-image';
 import { decodeManifest, type Manifest } from './manifest';
 import { parsePackage, readPackageHeader, toHex } from './package';
@@ -62,7 +62,13 @@ export interface VerifiedPackage {
 }
 
 /** Checks a whole package in memory. Without a device context only the package's own consistency is checked. */
-export function verifyPackage(pkg: Uint8Array, trust: TrustStore, verifier: SignatureVerifier, device?: DeviceContext): VerifiedPackage {
+export function verifyPackage(
+  pkg: Uint8Array,
+  trust: TrustStore,
+  verifier: SignatureVerifier,
+  device?: DeviceContext,
+  hash?: HashFactory,
+): VerifiedPackage {
   readPackageHeader(pkg);
   const parts = parsePackage(pkg);
   const { envelope, signers } = authenticate(parts.envelopeBytes, trust, verifier);
@@ -73,7 +79,7 @@ export function verifyPackage(pkg: Uint8Array, trust: TrustStore, verifier: Sign
   }
   if (manifest.size === 0) throw new OtaError('size', 'payload size is 0');
   checkChunkTable(parts.table, manifest);
-  const image = checkPayload(parts.payload, manifest, parts.table);
+  const image = checkPayload(parts.payload, manifest, parts.table, hash);
   return { manifest, manifestBytes: envelope.manifestBytes, signers, image };
 }
 
