@@ -1,4 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../host/cli.ts';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { SessionDriver } from '../host/transport.ts';
 import { Session } from '../protocol/session/session.ts';
@@ -125,5 +129,30 @@ describe('push over the embedded broker', () => {
       ['e2e-6', 'confirmed', 'confirmed'],
       ['e2e-7', 'refused', 'target'],
     ]);
+  }, 30_000);
+});
+
+describe('canopy ota push', () => {
+  it('delivers to a simulated device and prints JSON lines; exits 0 when confirmed, else non-zero', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canopy-push-'));
+    writeFileSync(join(dir, 'a.cota'), pkg);
+    writeFileSync(join(dir, 'bad.cota'), pack(image, [stranger], packOptions));
+    device('cli-1');
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(await main(['ota', 'push', join(dir, 'a.cota'), '--broker', broker.url, '--device', 'cli-1', '--json'])).toBe(0);
+      const events = lines.map((l) => JSON.parse(l));
+      expect(events.at(-1)).toMatchObject({ device: 'cli-1', final: 'confirmed', code: 0 });
+      expect(events.some((e) => e.state === 'receiving')).toBe(true);
+      lines.length = 0;
+      device('cli-2');
+      expect(await main(['ota', 'push', join(dir, 'bad.cota'), '--broker', broker.url, '--device', 'cli-2', '--json'])).toBe(15);
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ final: 'refused', reason: 'signature' });
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
   }, 30_000);
 });
