@@ -46,6 +46,8 @@ export interface PushOptions {
   topics?: Topics;
   /** Give up on a device after this long without any message from it (ms). Default 60000. */
   idleTimeoutMs?: number;
+  /** Offer again to a device that has not answered yet (it may have been offline). Default 2000. */
+  reofferMs?: number;
   onStatus?: (deviceId: string, s: TransferStatus) => void;
 }
 
@@ -60,6 +62,7 @@ export class OtaPusher {
   private readonly sent = new Map<string, Map<number, number>>();
   private readonly results = new Map<string, DeviceResult>();
   private readonly lastHeard = new Map<string, number>();
+  private readonly answered = new Set<string>();
   private resolve: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly listener = (e: SessionEvent) => this.onEvent(e);
@@ -95,14 +98,22 @@ export class OtaPusher {
       this.driver.publish(this.topics.ota(d, OTA_TOPICS.offer), offer, { qos: 1 });
     }
     const idle = this.options.idleTimeoutMs ?? 60_000;
+    const reoffer = this.options.reofferMs ?? 2000;
+    let lastOffer = now;
     this.timer = setInterval(() => {
       const t = performance.now();
+      if (t - lastOffer >= reoffer) {
+        lastOffer = t;
+        for (const d of this.devices) {
+          if (!this.answered.has(d) && !this.results.has(d)) this.driver.publish(this.topics.ota(d, OTA_TOPICS.offer), offer, { qos: 1 });
+        }
+      }
       for (const d of this.devices) {
         if (!this.results.has(d) && t - (this.lastHeard.get(d) ?? t) > idle) {
           this.finish(d, { deviceId: d, state: 'timeout', reason: 1, reasonName: 'timeout', detail: `no word for ${idle} ms`, done: 0, total: 0 });
         }
       }
-    }, Math.min(idle, 1000));
+    }, Math.min(idle, reoffer, 1000));
     return done.then(() => this.devices.map((d) => this.results.get(d)!));
   }
 
@@ -111,6 +122,7 @@ export class OtaPusher {
     const t = this.topics.parse(e.topic);
     if (!t || t.kind !== 'ota' || !this.sent.has(t.deviceId) || this.results.has(t.deviceId)) return;
     this.lastHeard.set(t.deviceId, performance.now());
+    this.answered.add(t.deviceId);
     try {
       if (t.sub === OTA_TOPICS.request) this.serve(t.deviceId, e.payload);
       else if (t.sub === OTA_TOPICS.status) this.onStatus(t.deviceId, e.payload);

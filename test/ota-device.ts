@@ -35,6 +35,8 @@ export class SimDevice {
   boots = 0;
   private timer: NodeJS.Timeout | undefined;
   private dead = false;
+  /** Resolves once the agent's topics are subscribed (the first time). */
+  ready!: Promise<void>;
   /** Called for every agent event, e.g. to cut the power at a chosen moment. */
   onEvent: ((e: AgentEvent, d: SimDevice) => void) | undefined;
 
@@ -49,6 +51,7 @@ export class SimDevice {
     const session = new Session({ clientId: `dev-${this.o.id}`, cleanSession: false, keepalive: 30, backoff: { baseMs: 20, capMs: 100 } });
     const driver = new SessionDriver(session, this.o.broker);
     this.driver = driver;
+    this.ready = new Promise((r) => driver.once('subscribed', () => r()));
     driver.on('event', (e: SessionEvent) => {
       if (this.dead || this.driver !== driver) return;
       const now = performance.now();

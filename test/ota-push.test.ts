@@ -119,6 +119,13 @@ describe('push over the embedded broker', () => {
     expect(d.flash.running).toBe(0);
   }, 30_000);
 
+  it('offers again to a device that comes online after the push started', async () => {
+    const pending = push(pkg, ['e2e-late']);
+    await settle(300);
+    device('e2e-late');
+    expect((await pending).results[0]).toMatchObject({ state: 'confirmed' });
+  }, 30_000);
+
   it('pushes to several devices at once; one in the list, one not', async () => {
     const bytes = encodeManifest({ ...manifestFor(image, packOptions).manifest, devices: ['e2e-6'] });
     const targeted = assemble(bytes, [signManifest(bytes, release)], manifestFor(image, packOptions).table, image);

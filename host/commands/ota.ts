@@ -33,7 +33,9 @@ const usage = `Usage: canopy ota <verb> [flags]
   attach --image APP.bin --manifest MANIFEST.cbor --sig SIG.cose... --out PKG
   verify PKG --trust TRUST.json [--device DEVICE.json] [--json]          exit 0 only when valid, else the reason code
   push PKG --broker URL --device ID... [--json]                          deliver over MQTT
-  rollout PKG --broker URL --fleet SELECTOR [...]                        staged fleet update
+  rollout PKG --broker URL --fleet a,b,c|@ids.json|'glob*' [--canary N] [--growth F] [--halt-percent P]
+          [--state FILE] [--timeout S] [--json]      canary then growing waves; halts (exit 3) past P% failures;
+                                                     rerun to resume (state: PKG.rollout.json)
 
 V and C are UUIDs or names (a name maps to 16 bytes of SHA-256("canopy-id:" + name)).
 DEVICE.json: {"vendor","class","deviceId","installedSeq","partitionSize","chipId","chipRevision","secureVersion","now"}.`;
