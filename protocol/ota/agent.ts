@@ -8,6 +8,7 @@ import { OtaInstaller, type BootReport } from './installer';
 import { decodeEnvelope } from './package';
 import { OtaError, reasonCode, type OtaReason } from './reasons';
 import { sha256 } from './sha256';
+import { equalBytes } from './bytes';
 import {
   decodeBlock,
   decodeOffer,
@@ -195,7 +196,7 @@ export class OtaAgent {
     let index = -1;
     try {
       const b = decodeBlock(payload);
-      if (!t || !equal(b.id, t.id.subarray(0, ID_LENGTH))) {
+      if (!t || !equalBytes(b.id, t.id.subarray(0, ID_LENGTH))) {
         this.event({ type: 'ignored', detail: 'block for a package not being received' });
         return;
       }
@@ -293,10 +294,4 @@ export class OtaAgent {
     this.out = { publish: [], events: [], reboot: false, deadline: undefined };
     return o;
   }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

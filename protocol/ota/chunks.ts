@@ -7,6 +7,7 @@
 
 import { EspImageStreamParser, type EspImageInfo } from './esp-image';
 import type { Manifest } from './manifest';
+import { equalBytes } from './bytes';
 import { OtaError } from './reasons';
 import { Sha256, sha256 } from './sha256';
 
@@ -151,10 +152,4 @@ export function checkPayload(payload: Uint8Array, m: Manifest, table: Uint8Array
   c.push(payload.subarray(0, Math.min(payload.length, m.size)));
   if (payload.length > m.size) throw new OtaError('trailing', `payload is ${payload.length} bytes, the manifest declares ${m.size}`);
   return c.finish();
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -14,6 +14,7 @@ import { decodeEnvelope, toHex } from './package';
 import { checkPolicy, type DeviceContext } from './policy';
 import { OtaError } from './reasons';
 import { sha256 } from './sha256';
+import { equalBytes } from './bytes';
 import type { TrustStore } from './trust';
 import { authenticate, type SignatureVerifier } from './verifier';
 
@@ -148,7 +149,7 @@ export class OtaInstaller {
     const { envelope: env, signers } = authenticate(envelope, this.o.trust, this.o.verifier);
     const manifest = decodeManifest(env.manifestBytes);
     const id = sha256(env.manifestBytes);
-    if (this.t && equal(this.t.id, id)) return this.t; // the same package again: resume
+    if (this.t && equalBytes(this.t.id, id)) return this.t; // the same package again: resume
     checkPolicy(manifest, signers, { ...this.o.device, installedSeq: this.installed, now, partitionSize: this.o.flash.slotSize });
     const attempts = this.failures.get(manifest.seq) ?? 0;
     if (attempts >= (this.o.maxAttempts ?? 1)) {
@@ -192,7 +193,7 @@ export class OtaInstaller {
     const at = index * t.blockSize;
     this.flashOp(() => this.o.flash.write(at, bytes));
     const back = this.flashOp(() => this.o.flash.read(at, bytes.length));
-    if (!equal(back, bytes)) {
+    if (!equalBytes(back, bytes)) {
       this.cancel();
       throw new OtaError('flash', `read-back of block ${index} differs from what was written`);
     }
@@ -302,7 +303,7 @@ export class OtaInstaller {
       // Authenticated before it was saved; decoding again only rebuilds the manifest.
       const [envelope, table] = decode(pkg) as Uint8Array[];
       const manifestBytes = decodeEnvelope(envelope).manifestBytes;
-      if (!equal(sha256(manifestBytes), id)) throw new OtaError('flash', 'installer records disagree about the package');
+      if (!equalBytes(sha256(manifestBytes), id)) throw new OtaError('flash', 'installer records disagree about the package');
       const manifest = decodeManifest(manifestBytes);
       const blockSize = manifest.chunkSize ?? this.o.blockSize ?? 4096;
       this.t = {
@@ -320,10 +321,4 @@ export class OtaInstaller {
 
 export function transferId(t: Transfer): string {
   return toHex(t.id);
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

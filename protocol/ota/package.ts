@@ -12,6 +12,10 @@ import { decode, encode, CborError, type CborValue } from '../cbor/index';
 import { coseSign1, readCoseSign1, type CoseSignature } from './cose';
 import { OtaError } from './reasons';
 
+import { toHex } from './bytes';
+
+export { fromHex, toHex } from './bytes';
+
 export const PACKAGE_MAGIC = new Uint8Array([0x43, 0x4f, 0x54, 0x41]); // "COTA"
 export const PACKAGE_VERSION = 1;
 export const HEADER_LENGTH = 13;
@@ -141,18 +145,5 @@ export function buildPackage(envelopeBytes: Uint8Array, table: Uint8Array, paylo
   out.set(table, HEADER_LENGTH + envelopeBytes.length);
   out.set(payload, HEADER_LENGTH + envelopeBytes.length + table.length);
   readPackageHeader(out); // refuse to emit what we would refuse to read
-  return out;
-}
-
-export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16);
-  return s;
-}
-
-export function fromHex(s: string): Uint8Array {
-  if (!/^([0-9a-fA-F]{2})*$/.test(s)) throw new Error(`not an even-length hex string: "${s.slice(0, 20)}"`);
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
   return out;
 }

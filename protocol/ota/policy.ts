@@ -8,6 +8,7 @@ import type { EspImageInfo } from './esp-image';
 import { decodeManifest, type Manifest } from './manifest';
 import { parsePackage, readPackageHeader, toHex } from './package';
 import { OtaError } from './reasons';
+import { equalBytes } from './bytes';
 import type { TrustedKey, TrustStore } from './trust';
 import { authenticate, type SignatureVerifier } from './verifier';
 
@@ -29,8 +30,8 @@ export interface DeviceContext {
 }
 
 export function checkPolicy(m: Manifest, signers: TrustedKey[], d: DeviceContext): void {
-  if (!bytesEqual(m.vendor, d.vendor)) throw new OtaError('class', `vendor ${toHex(m.vendor)} is not this device's ${toHex(d.vendor)}`);
-  if (!bytesEqual(m.class, d.class)) throw new OtaError('class', `device class ${toHex(m.class)} is not this device's ${toHex(d.class)}`);
+  if (!equalBytes(m.vendor, d.vendor)) throw new OtaError('class', `vendor ${toHex(m.vendor)} is not this device's ${toHex(d.vendor)}`);
+  if (!equalBytes(m.class, d.class)) throw new OtaError('class', `device class ${toHex(m.class)} is not this device's ${toHex(d.class)}`);
   if (signers.some((k) => k.role === 'field') && (m.devices === undefined || m.expires === undefined)) {
     throw new OtaError('target', 'a field key may only sign packages with a device list and an expiry');
   }
@@ -81,10 +82,4 @@ export function verifyPackage(
   checkChunkTable(parts.table, manifest);
   const image = checkPayload(parts.payload, manifest, parts.table, hash);
   return { manifest, manifestBytes: envelope.manifestBytes, signers, image };
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

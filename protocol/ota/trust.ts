@@ -3,7 +3,7 @@
 // prints); the kid is the first 8 bytes of SHA-256 over that DER, so anyone can recompute it.
 
 import { ALG_EDDSA, ALG_ES256, KID_LENGTH, type CoseAlg } from './cose';
-import { fromHex, toHex } from './package';
+import { fromHex, toHex } from './bytes';
 import { sha256 } from './sha256';
 
 export type KeyRole = 'release' | 'field';

@@ -7,6 +7,7 @@ import { ALG_ES256, encodeProtected, sigStructure, type CoseAlg, type CoseSignat
 import { decodeEnvelope, toHex, type Envelope } from './package';
 import { p256Verify } from './p256';
 import { OtaError } from './reasons';
+import { equalBytes } from './bytes';
 import { sha256 } from './sha256';
 import type { TrustedKey, TrustStore } from './trust';
 
@@ -39,7 +40,7 @@ export function authenticate(envelopeBytes: Uint8Array, trust: TrustStore, verif
   const signers: TrustedKey[] = [];
   let unknown = 0;
   envelope.signatures.forEach((sig: CoseSignature, i) => {
-    const key = trust.keys.find((k) => equal(k.kid, sig.kid));
+    const key = trust.keys.find((k) => equalBytes(k.kid, sig.kid));
     if (!key) {
       // A signature by a key we do not know is neither proof nor an attack: it may be for other fleets.
       unknown++;
@@ -59,10 +60,4 @@ export function authenticate(envelopeBytes: Uint8Array, trust: TrustStore, verif
     );
   }
   return { envelope, signers };
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
