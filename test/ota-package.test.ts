@@ -6,7 +6,9 @@ import { decode, encode, Tagged, type CborValue } from '../protocol/cbor/index.t
 import { buildChunkTable } from '../protocol/ota/chunks.ts';
 import { ALG_EDDSA, ALG_ES256, EXTERNAL_AAD, encodeProtected, sigStructure, type CoseSignature } from '../protocol/ota/cose.ts';
 import { encodeManifest, MANIFEST_KEYS, type Manifest } from '../protocol/ota/manifest.ts';
-import { buildPackage, encodeEnvelope, parsePackage, toHex } from '../protocol/ota/package.ts';
+import { buildPackage, encodeEnvelope, parsePackage, toHex, type PackageParts } from '../protocol/ota/package.ts';
+import { OtaInstaller } from '../protocol/ota/installer.ts';
+import { MemoryRecordStore, VirtualFlash } from '../sim/virtual-flash.ts';
 import { p256Verify } from '../protocol/ota/p256.ts';
 import { verifyPackage, type DeviceContext } from '../protocol/ota/policy.ts';
 import { OTA_REASONS } from '../protocol/ota/reasons.ts';
@@ -21,8 +23,35 @@ const u = manifestFor(image, packOptions);
 const good = pack(image, [release], packOptions);
 const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 
+// Reasons decided from the offer alone (envelope, manifest, policy, chunk table), before any flash.
+const OFFER_TIME = new Set(['cbor', 'envelope', 'signature', 'manifest', 'class', 'target', 'rollback', 'prerequisite', 'expired', 'size']);
+
+/**
+ * The CLI's verdict; and for every package that can be split, the device installer's verdict on
+ * its offer over a virtual flash, which must agree for offer-time reasons and must leave the flash
+ * unerased and unwritten whenever it refuses.
+ */
 function check(pkg: Uint8Array, t: TrustStore = trust, dev: DeviceContext | undefined = deviceContext()): string {
-  return reasonOf(() => verifyPackage(pkg, t, nodeVerifier, dev));
+  const verdict = reasonOf(() => verifyPackage(pkg, t, nodeVerifier, dev));
+  let parts: PackageParts | undefined;
+  try {
+    parts = parsePackage(pkg);
+  } catch {
+    // Framing faults never reach a device as an offer.
+  }
+  if (dev && parts) {
+    const flash = new VirtualFlash({ slotSize: dev.partitionSize });
+    const store = new MemoryRecordStore();
+    store.save('state', encode(new Map<CborValue, CborValue>([[1, dev.installedSeq], [2, []], [3, 0]])));
+    const { installedSeq: _s, now: _n, partitionSize: _p, ...identity } = dev;
+    const installer = new OtaInstaller({ flash, store, trust: t, verifier: nodeVerifier, device: identity });
+    installer.boot();
+    const offer = reasonOf(() => installer.offer(parts.envelopeBytes, parts.table, dev.now));
+    if (OFFER_TIME.has(verdict)) expect(offer, 'installer offer verdict').toBe(verdict);
+    if (offer !== 'ok') expect([flash.erases, flash.writes], 'flash touched by a refused offer').toEqual([0, 0]);
+    else expect(OFFER_TIME.has(verdict), `offer accepted what verify refused (${verdict})`).toBe(false);
+  }
+  return verdict;
 }
 
 function rawSign(k: SigningKey, protectedBytes: Uint8Array, manifestBytes: Uint8Array, aad = EXTERNAL_AAD): Uint8Array {
