@@ -218,7 +218,8 @@ export class OtaAgent {
     } catch (e) {
       if (!(e instanceof OtaError)) throw e;
       if (e.reason === 'chunk' || e.reason === 'cbor' || e.reason === 'envelope') {
-        // A damaged or forged block is dropped unwritten; the retry asks for it again.
+        // A damaged or forged block is dropped unwritten; no longer counted as asked, the next
+        // refill asks for it again.
         this.event({ type: 'ignored', detail: `block ${index}: ${e.message}` });
         return;
       }
