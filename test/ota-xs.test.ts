@@ -7,7 +7,7 @@ import { XsWorker } from '../host/xs/worker.ts';
 import { trustStoreJson } from '../protocol/ota/trust.ts';
 import { verifyPackage } from '../protocol/ota/policy.ts';
 import { nodeVerifier } from '../ota/keys.ts';
-import { pack } from '../ota/pack.ts';
+import { idBytes, pack } from '../ota/pack.ts';
 import { loadFixture, packOptions, reasonOf, release, stranger, trust } from './ota-support.ts';
 
 describe('OTA on the XS engine', () => {
@@ -61,5 +61,69 @@ describe('OTA on the XS engine', () => {
       { verify: 'chunk', offer: 'class', writes: 0 }, // the payload is not in an offer
       { verify: 'truncated', offer: 'truncated', writes: 0 },
     ]);
+  }, 60_000);
+
+  it('runs the whole device flow on XS: offer, blocks, whole-image check, reboot, self-test, confirm', async () => {
+    const bundle = await buildXsBundle({
+      resolveDir: resolve(import.meta.dirname, '..'),
+      source: `
+        import { OtaAgent } from './protocol/ota/agent.ts';
+        import { OtaInstaller } from './protocol/ota/installer.ts';
+        import { parsePackage } from './protocol/ota/package.ts';
+        import { Topics } from './protocol/topics.ts';
+        import { decodeRequest, decodeStatus, encodeBlock, encodeOffer, requestedBlocks } from './protocol/ota/transfer.ts';
+        import { parseTrustStore } from './protocol/ota/trust.ts';
+        import { pureVerifier } from './protocol/ota/verifier.ts';
+        import { MemoryRecordStore, VirtualFlash } from './sim/virtual-flash.ts';
+        import { utf8Encode } from './protocol/utf8.ts';
+        const trust = parseTrustStore(${JSON.stringify(trustStoreJson(trust))});
+        const device = ${JSON.stringify({ vendor: [...idBytes('acme')], class: [...idBytes('sensor-v1')] })};
+        globalThis.handleCommand = (ab) => {
+          const pkg = parsePackage(new Uint8Array(ab));
+          const flash = new VirtualFlash();
+          const store = new MemoryRecordStore();
+          const topics = new Topics();
+          const states = [];
+          const power = () => new OtaAgent({
+            installer: new OtaInstaller({ flash, store, trust, verifier: pureVerifier, device: { vendor: new Uint8Array(device.vendor), class: new Uint8Array(device.class), deviceId: 'xs1' } }),
+            deviceId: 'xs1',
+          });
+          let agent = power();
+          agent.start(0);
+          const pending = [];
+          const take = (o) => {
+            for (const p of o.publish) {
+              if (p.topic.endsWith('/status')) states.push(decodeStatus(p.payload).state);
+              if (p.topic.endsWith('/req')) pending.push(decodeRequest(p.payload));
+            }
+            return o;
+          };
+          let o = take(agent.message(topics.ota('xs1', 'offer'), encodeOffer({ envelope: pkg.envelopeBytes, table: pkg.table }), 0));
+          while (pending.length && !o.reboot) {
+            const r = pending.shift();
+            for (const i of requestedBlocks(r)) {
+              o = take(agent.message(topics.ota('xs1', 'block'), encodeBlock({ id: r.id, index: i, data: pkg.payload.subarray(i * 4096, (i + 1) * 4096) }), 0));
+              if (o.reboot) break;
+            }
+          }
+          flash.reboot();
+          agent = power();
+          take(agent.start(1));
+          take(agent.selfTest(true, 2));
+          return utf8Encode(JSON.stringify({ states, running: flash.running, writes: flash.writes })).buffer;
+        };
+      `,
+    });
+    const w = new XsWorker({ name: 'ota-device-flow' });
+    try {
+      await w.evaluate(bundle.code);
+      const image = loadFixture('esp32');
+      const reply = JSON.parse(new TextDecoder().decode((await w.issueCommand(pack(image, [release], packOptions))).bytes));
+      expect(reply.states[0]).toBe('receiving');
+      expect(reply.states.slice(-4)).toEqual(['installing', 'rebooting', 'self-test', 'confirmed']);
+      expect(reply).toMatchObject({ running: 1, writes: Math.ceil(image.length / 4096) });
+    } finally {
+      w.kill();
+    }
   }, 60_000);
 });
