@@ -14,10 +14,17 @@ import type { TrustedKey, TrustStore } from './trust';
 export interface SignatureVerifier {
   /** `message` is the Sig_structure; ES256 hashes it with SHA-256 first. Signatures are raw r‖s. */
   verify(alg: CoseAlg, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * Whether this verifier can check `alg` at all; a signature it cannot check counts for nothing,
+   * like one by an unknown key (a device without Ed25519 still accepts ES256 + EdDSA packages).
+   * Absent = every alg.
+   */
+  supports?(alg: CoseAlg): boolean;
 }
 
 /** Pure ES2022 verifier: ES256 only, as on a device without native Ed25519. */
 export const pureVerifier: SignatureVerifier = {
+  supports: (alg) => alg === ALG_ES256,
   verify(alg, publicKey, message, signature) {
     if (alg !== ALG_ES256) return false;
     return p256Verify(publicKey, sha256(message), signature);
@@ -47,6 +54,10 @@ export function authenticate(envelopeBytes: Uint8Array, trust: TrustStore, verif
       return;
     }
     if (key.alg !== sig.alg) throw new OtaError('signature', `signature ${i}: kid ${toHex(sig.kid)} is pinned to another algorithm`);
+    if (verifier.supports && !verifier.supports(sig.alg)) {
+      unknown++;
+      return;
+    }
     const message = sigStructure(sig.protectedBytes, envelope.manifestBytes);
     if (!verifier.verify(sig.alg, key.publicKey, message, sig.signature)) {
       throw new OtaError('signature', `signature ${i} by kid ${toHex(sig.kid)} does not verify`);
@@ -56,7 +67,7 @@ export function authenticate(envelopeBytes: Uint8Array, trust: TrustStore, verif
   if (signers.length < trust.threshold) {
     throw new OtaError(
       'signature',
-      `${signers.length} trusted signature(s), ${trust.threshold} required` + (unknown ? ` (${unknown} by unknown keys)` : ''),
+      `${signers.length} trusted signature(s), ${trust.threshold} required` + (unknown ? ` (${unknown} by unknown keys or algorithms this verifier lacks)` : ''),
     );
   }
   return { envelope, signers };
