@@ -1,6 +1,6 @@
 // `canopy ota <verb>`: keys, packages and delivery. Every refusal that has an OTA reason exits with
 // that reason's code (protocol/ota/reasons.ts), so scripts can branch on why.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import type { Command } from '../cli.ts';
 import { parseFlags, intFlag, UsageError } from '../usage.ts';
@@ -43,8 +43,13 @@ DEVICE.json: {"vendor","class","deviceId","installedSeq","partitionSize","chipId
 const read = (path: string) => new Uint8Array(readFileSync(path));
 
 function write(path: string, data: Uint8Array | string, mode?: number): void {
-  writeFileSync(path, data, mode === undefined ? undefined : { mode });
-  if (mode !== undefined) chmodSync(path, mode); // an existing file keeps its old mode otherwise
+  if (mode === undefined) return writeFileSync(path, data);
+  // A fresh file created with the mode, then renamed over: a private key is never readable by
+  // others, not even for a moment while overwriting a looser file.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data, { mode, flag: 'wx' });
+  chmodSync(tmp, mode); // in case the umask narrowed it differently
+  renameSync(tmp, path);
 }
 
 function need(v: string | undefined, flag: string): string {
