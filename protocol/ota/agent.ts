@@ -207,7 +207,7 @@ export class OtaAgent {
       }
       this.asked.delete(index);
       const complete = this.installer.writeBlock(index, b.data);
-      if (complete) return this.install(now);
+      if (complete) return this.install();
       const done = t.blocks - this.installer.missing().length;
       // Ask for more at half a window, so blocks keep flowing while the rest are in flight.
       if (this.asked.size <= this.window >> 1) {
@@ -227,23 +227,21 @@ export class OtaAgent {
     }
   }
 
-  private install(now: number): void {
+  private install(): void {
     const t = this.installer.transfer!;
     this.status('installing', 0);
     try {
       this.installer.finish();
     } catch (e) {
       if (!(e instanceof OtaError)) throw e;
-      return this.fail(e, t.id);
+      return this.fail(e, t.id, t.manifest.seq);
     }
     this.event({ type: 'installed', seq: t.manifest.seq });
     this.status('rebooting', 0);
     this.out.reboot = true;
-    void now;
   }
 
-  private fail(e: OtaError, id: Uint8Array | undefined): void {
-    const seq = this.installer.transfer?.manifest.seq ?? 0;
+  private fail(e: OtaError, id: Uint8Array | undefined, seq = this.installer.transfer?.manifest.seq ?? 0): void {
     this.installer.cancel();
     this.event({ type: 'failed', reason: e.reason, detail: e.detail });
     this.status('failed', reasonCode(e.reason), id?.subarray(0, ID_LENGTH), seq, e.detail);
@@ -253,7 +251,7 @@ export class OtaAgent {
     const t = this.installer.transfer;
     if (!t) return;
     const missing = this.installer.missing();
-    if (missing.length === 0) return this.install(now);
+    if (missing.length === 0) return this.install();
     const fresh = missing.filter((i) => !this.asked.has(i));
     if (fresh.length === 0) return;
     const first = fresh[0];
