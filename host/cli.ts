@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   build: () => import('./commands/build.ts'),
   flash: () => import('./commands/flash.ts'),
   serial: () => import('./commands/serial.ts'),
+  ota: () => import('./commands/ota.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {

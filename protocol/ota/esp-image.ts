@@ -16,6 +16,7 @@ import {
 } from './esp-secure-boot';
 import { hex, u16, u32 } from './le';
 import { OtaError } from './reasons';
+import { equalBytes } from './bytes';
 import { Sha256 } from './sha256';
 
 export type { EspAppDescriptor } from './esp-app-desc';
@@ -395,10 +396,4 @@ export function parseEspImage(bytes: Uint8Array, options?: EspImageOptions): Esp
   const parser = new EspImageStreamParser(options);
   parser.push(bytes);
   return parser.finish();
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

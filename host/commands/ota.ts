@@ -1,0 +1,289 @@
+// `canopy ota <verb>`: keys, packages and delivery. Every refusal that has an OTA reason exits with
+// that reason's code (protocol/ota/reasons.ts), so scripts can branch on why.
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import type { Command } from '../cli.ts';
+import { parseFlags, intFlag, UsageError } from '../usage.ts';
+import { decode } from '../../protocol/cbor/index.ts';
+import { readCoseSign1, algName, type CoseSignature } from '../../protocol/ota/cose.ts';
+import { decodeManifest } from '../../protocol/ota/manifest.ts';
+import { toHex } from '../../protocol/ota/package.ts';
+import { verifyPackage, type DeviceContext } from '../../protocol/ota/policy.ts';
+import { describeReason, OtaError, reasonCode } from '../../protocol/ota/reasons.ts';
+import { parseTrustStore, trustedKey, trustStoreJson, type TrustedKey } from '../../protocol/ota/trust.ts';
+import { encode } from '../../protocol/cbor/index.ts';
+import { coseSign1 } from '../../protocol/ota/cose.ts';
+import { sha256 } from '../../protocol/ota/sha256.ts';
+import { generateKeyPem, nodeHash, nodeVerifier, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
+import { assemble, idBytes, manifestFor, type PackOptions } from '../../ota/pack.ts';
+import { describe, toText } from '../../ota/inspect.ts';
+import { defaultStatePath, lastSeq, recordSeq } from '../../ota/seq-state.ts';
+
+const usage = `Usage: canopy ota <verb> [flags]
+
+  keygen --out KEY.pem [--alg ES256|EdDSA] [--force]      new private key (PKCS#8, mode 0600); prints its kid
+  pubkey --key KEY.pem... [--field-key KEY.pem...] [--threshold N] --out TRUST.json [--ts TRUST.ts]
+                                                           trust store as JSON and as a TS module for device builds
+  inspect FILE [--json]                                    an ESP-IDF .bin or a Canopy package
+  pack --image APP.bin --key KEY.pem... --seq N|auto --vendor V --class C --out PKG
+       [--chunk-size N (default 4096, 0 = no table)] [--device ID...] [--expires ISO|EPOCH|+Nd]
+       [--min-seq N] [--info TEXT] [--state FILE]
+  manifest --image APP.bin (pack's manifest flags) --out MANIFEST.cbor   bytes to sign off the build machine
+  sign --manifest MANIFEST.cbor --key KEY.pem --out SIG.cose             a detached COSE_Sign1
+  attach --image APP.bin --manifest MANIFEST.cbor --sig SIG.cose... --out PKG
+  verify PKG --trust TRUST.json [--device DEVICE.json] [--json]          exit 0 only when valid, else the reason code
+  push PKG --broker URL --device ID... [--json]                          deliver over MQTT
+  rollout PKG --broker URL --fleet a,b,c|@ids.json|'glob*' [--canary N] [--growth F] [--halt-percent P]
+          [--state FILE] [--timeout S] [--json]      canary then growing waves; halts (exit 3) past P% failures;
+                                                     rerun to resume (state: PKG.rollout.json)
+
+V and C are UUIDs or names (a name maps to 16 bytes of SHA-256("canopy-id:" + name)).
+DEVICE.json: {"vendor","class","deviceId","installedSeq","partitionSize","chipId","chipRevision","secureVersion","now"}.`;
+
+const read = (path: string) => new Uint8Array(readFileSync(path));
+
+function write(path: string, data: Uint8Array | string, mode?: number): void {
+  if (mode === undefined) return writeFileSync(path, data);
+  // A fresh file created with the mode, then renamed over: a private key is never readable by
+  // others, not even for a moment while overwriting a looser file.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data, { mode, flag: 'wx' });
+  chmodSync(tmp, mode); // in case the umask narrowed it differently
+  renameSync(tmp, path);
+}
+
+function need(v: string | undefined, flag: string): string {
+  if (v === undefined) throw new UsageError(`--${flag} is required`);
+  return v;
+}
+
+function one(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(`give exactly one ${what}`);
+  return positionals[0];
+}
+
+export function parseExpiry(v: string, now = Date.now()): number {
+  const rel = /^\+(\d+)([dhm])$/.exec(v);
+  if (rel) return Math.floor(now / 1000) + Number(rel[1]) * { d: 86400, h: 3600, m: 60 }[rel[2] as 'd' | 'h' | 'm'];
+  if (/^\d+$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new UsageError(`--expires must be an ISO date, epoch seconds or +Nd/+Nh/+Nm, got "${v}"`);
+  return Math.floor(t / 1000);
+}
+
+const manifestFlags = {
+  image: { type: 'string' },
+  seq: { type: 'string' },
+  vendor: { type: 'string' },
+  class: { type: 'string' },
+  'chunk-size': { type: 'string' },
+  device: { type: 'string', multiple: true },
+  expires: { type: 'string' },
+  'min-seq': { type: 'string' },
+  info: { type: 'string' },
+  state: { type: 'string' },
+  out: { type: 'string' },
+} as const;
+
+type ManifestValues = { [K in keyof typeof manifestFlags]?: (typeof manifestFlags)[K] extends { multiple: true } ? string[] : string };
+
+function packOptions(v: ManifestValues): { opts: PackOptions; stream: string; state: string } {
+  const vendor = need(v.vendor, 'vendor');
+  const cls = need(v.class, 'class');
+  const stream = `${toHex(idBytes(vendor))}/${toHex(idBytes(cls))}`;
+  const state = v.state ?? defaultStatePath();
+  const seqFlag = need(v.seq, 'seq');
+  const last = lastSeq(state, stream);
+  const seq = seqFlag === 'auto' ? last + 1 : intFlag('seq', seqFlag, 0, 1);
+  if (seq <= last) {
+    throw new UsageError(`--seq ${seq} is not above ${last}, the last sequence packed for this vendor/class (${state}); use --seq auto`);
+  }
+  return {
+    stream,
+    state,
+    opts: {
+      seq,
+      vendor,
+      class: cls,
+      chunkSize: intFlag('chunk-size', v['chunk-size'], 4096, 0, 131072),
+      devices: v.device,
+      expires: v.expires === undefined ? undefined : parseExpiry(v.expires),
+      minSeq: v['min-seq'] === undefined ? undefined : intFlag('min-seq', v['min-seq'], 0),
+      info: v.info,
+    },
+  };
+}
+
+function readSignature(path: string): CoseSignature {
+  const bytes = read(path);
+  return readCoseSign1(decode(bytes, { tags: [18] }), 0, (b) => decode(b));
+}
+
+function deviceFile(path: string): DeviceContext {
+  const j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const num = (k: string, fallback?: number) => {
+    const v = j[k] ?? fallback;
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v))) throw new UsageError(`${path}: ${k} must be an integer`);
+    return v as number | undefined;
+  };
+  if (typeof j.vendor !== 'string' || typeof j.class !== 'string') throw new UsageError(`${path}: vendor and class are required`);
+  return {
+    vendor: idBytes(j.vendor),
+    class: idBytes(j.class),
+    deviceId: typeof j.deviceId === 'string' ? j.deviceId : undefined,
+    installedSeq: num('installedSeq', 0) as number,
+    now: num('now', Math.floor(Date.now() / 1000)),
+    partitionSize: num('partitionSize', 0x1f0000) as number,
+    chipId: num('chipId'),
+    chipRevision: num('chipRevision'),
+    secureVersion: num('secureVersion'),
+  };
+}
+
+const verbs: Record<string, (args: string[]) => Promise<number>> = {
+  async keygen(args) {
+    const { values } = parseFlags(args, { out: { type: 'string' }, alg: { type: 'string' }, force: { type: 'boolean' } });
+    const out = need(values.out, 'out');
+    const alg = values.alg ?? 'ES256';
+    if (alg !== 'ES256' && alg !== 'EdDSA') throw new UsageError('--alg must be ES256 or EdDSA');
+    if (existsSync(out) && !values.force) throw new UsageError(`${out} exists; a key is not overwritten without --force`);
+    const pem = generateKeyPem(alg);
+    write(out, pem, 0o600);
+    const k = signingKey(pem);
+    console.log(`kid ${toHex(k.kid)} (${alg}) written to ${out}${alg === 'EdDSA' ? '\nnote: devices verify ES256 only; EdDSA signatures count on hosts' : ''}`);
+    return 0;
+  },
+
+  async pubkey(args) {
+    const { values } = parseFlags(args, {
+      key: { type: 'string', multiple: true },
+      'field-key': { type: 'string', multiple: true },
+      threshold: { type: 'string' },
+      out: { type: 'string' },
+      ts: { type: 'string' },
+    });
+    const out = need(values.out, 'out');
+    const keys: TrustedKey[] = [];
+    const add = (path: string, role: 'release' | 'field') => keys.push(trustedKey(spkiOf(createPublicKey(readFileSync(path))), role));
+    for (const p of values.key ?? []) add(p, 'release');
+    for (const p of values['field-key'] ?? []) add(p, 'field');
+    if (keys.length === 0) throw new UsageError('give at least one --key');
+    const json = trustStoreJson(parseTrustStore(trustStoreJson({ threshold: intFlag('threshold', values.threshold, 1, 1, 4), keys })));
+    write(out, JSON.stringify(json, null, 2) + '\n');
+    const ts = values.ts ?? out.replace(/\.json$/, '') + '.ts';
+    write(
+      ts,
+      `// Generated by \`canopy ota pubkey\`: the keys this device build trusts for OTA packages.\n` +
+        `// Load with parseTrustStore(trustStore) from protocol/ota/trust.\n` +
+        `export const trustStore = ${JSON.stringify(json, null, 2)} as const;\n\nexport default trustStore;\n`,
+    );
+    for (const k of json.keys) console.log(`${k.kid} ${k.alg} ${k.role}`);
+    console.log(`trust store (threshold ${json.threshold}) written to ${out} and ${ts}`);
+    return 0;
+  },
+
+  async inspect(args) {
+    const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } }, true);
+    const d = describe(read(one(positionals, 'FILE')));
+    console.log(values.json ? JSON.stringify(d, null, 2) : toText(d).trimStart());
+    return 0;
+  },
+
+  async pack(args) {
+    const { values } = parseFlags(args, { ...manifestFlags, key: { type: 'string', multiple: true } });
+    const out = need(values.out, 'out');
+    if (!values.key?.length) throw new UsageError('--key is required');
+    const keys = values.key.map((p) => signingKey(readFileSync(p)));
+    const { opts, stream, state } = packOptions(values);
+    const image = read(need(values.image, 'image'));
+    const u = manifestFor(image, opts);
+    const pkg = assemble(u.manifestBytes, keys.map((k) => signManifest(u.manifestBytes, k)), u.table, image);
+    write(out, pkg);
+    recordSeq(state, stream, opts.seq);
+    console.log(`${out}: seq ${opts.seq}, ${u.manifest.project} ${u.manifest.appVersion}, ${pkg.length} bytes, ${keys.length} signature(s)`);
+    return 0;
+  },
+
+  async manifest(args) {
+    const { values } = parseFlags(args, manifestFlags);
+    const out = need(values.out, 'out');
+    const { opts, stream, state } = packOptions(values);
+    const u = manifestFor(read(need(values.image, 'image')), opts);
+    write(out, u.manifestBytes);
+    recordSeq(state, stream, opts.seq);
+    console.log(`${out}: manifest for seq ${opts.seq}, ${u.manifestBytes.length} bytes to sign`);
+    return 0;
+  },
+
+  async sign(args) {
+    const { values } = parseFlags(args, { manifest: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' } });
+    const bytes = read(need(values.manifest, 'manifest'));
+    decodeManifest(bytes); // never sign what a device would refuse to read
+    const k = signingKey(readFileSync(need(values.key, 'key')));
+    write(need(values.out, 'out'), encode(coseSign1(signManifest(bytes, k))));
+    console.log(`signed by kid ${toHex(k.kid)} (${algName(k.alg)})`);
+    return 0;
+  },
+
+  async attach(args) {
+    const { values } = parseFlags(args, { image: { type: 'string' }, manifest: { type: 'string' }, sig: { type: 'string', multiple: true }, out: { type: 'string' } });
+    const bytes = read(need(values.manifest, 'manifest'));
+    const m = decodeManifest(bytes);
+    const image = read(need(values.image, 'image'));
+    if (!values.sig?.length) throw new UsageError('--sig is required');
+    const sigs = values.sig.map(readSignature);
+    if (image.length !== m.size || toHex(sha256(image)) !== toHex(m.sha256)) {
+      throw new OtaError('digest', 'this image is not the one the manifest was made from');
+    }
+    const { table } = manifestFor(image, { seq: m.seq, vendor: toHex(m.vendor), class: toHex(m.class), chunkSize: m.chunkSize ?? 0 });
+    const pkg = assemble(bytes, sigs, table, image);
+    write(need(values.out, 'out'), pkg);
+    console.log(`${values.out}: ${sigs.length} signature(s) attached, ${pkg.length} bytes (run \`canopy ota verify\` next)`);
+    return 0;
+  },
+
+  async verify(args) {
+    const { values, positionals } = parseFlags(args, { trust: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } }, true);
+    const trust = parseTrustStore(JSON.parse(readFileSync(need(values.trust, 'trust'), 'utf8')));
+    const device = values.device ? deviceFile(values.device) : undefined;
+    try {
+      const v = verifyPackage(read(one(positionals, 'PKG')), trust, nodeVerifier, device, nodeHash);
+      const signers = v.signers.map((k) => `${toHex(k.kid)} (${k.role})`);
+      if (values.json) console.log(JSON.stringify({ status: 'ok', code: 0, seq: v.manifest.seq, signers }));
+      else console.log(`valid: seq ${v.manifest.seq}, ${v.manifest.project} ${v.manifest.appVersion}, signed by ${signers.join(', ')}${device ? '' : ' (no --device: policy not checked)'}`);
+      return 0;
+    } catch (e) {
+      if (!(e instanceof OtaError)) throw e;
+      if (values.json) console.log(JSON.stringify({ status: e.reason, code: e.code, detail: e.detail }));
+      else console.error(`invalid (${e.reason}, exit ${e.code}): ${e.detail}\n  ${describeReason(e.reason)}`);
+      return e.code;
+    }
+  },
+
+  async push(args) {
+    return (await import('../../ota/push.ts')).pushCommand(args);
+  },
+
+  async rollout(args) {
+    return (await import('../../ota/rollout.ts')).rolloutCommand(args);
+  },
+};
+
+const command: Command = {
+  summary: 'signed OTA: keys, packages, verify, push and rollout',
+  usage,
+  async run(args) {
+    const [verb, ...rest] = args;
+    const run = verb === undefined ? undefined : verbs[verb];
+    if (!run) throw new UsageError(verb ? `unknown verb "${verb}"` : 'give a verb');
+    try {
+      return await run(rest);
+    } catch (e) {
+      if (!(e instanceof OtaError)) throw e;
+      console.error(`canopy ota ${verb}: ${e.reason} (exit ${reasonCode(e.reason)}): ${e.detail}`);
+      return e.code;
+    }
+  },
+};
+
+export default command;

@@ -1,0 +1,68 @@
+// Packing: read the ESP-IDF image, fill the manifest's ESP fields from it (refusing a bad image
+// with its reason), build the chunk table, sign, frame. The offline path splits the same steps:
+// `manifestFor` writes the bytes to sign, `signManifest` runs where the key lives, `assemble` joins.
+import { createHash } from 'node:crypto';
+import { buildChunkTable, espFieldsOf } from '../protocol/ota/chunks.ts';
+import type { CoseSignature } from '../protocol/ota/cose.ts';
+import { parseEspImage } from '../protocol/ota/esp-image.ts';
+import { encodeManifest, MANIFEST_VERSION, type Manifest } from '../protocol/ota/manifest.ts';
+import { buildPackage, encodeEnvelope, fromHex } from '../protocol/ota/package.ts';
+import { nodeHash, signManifest, type SigningKey } from './keys.ts';
+
+export const DEFAULT_CHUNK_SIZE = 4096;
+
+export interface PackOptions {
+  seq: number;
+  vendor: string;
+  class: string;
+  /** 0 = no chunk table. */
+  chunkSize?: number;
+  devices?: string[];
+  expires?: number;
+  minSeq?: number;
+  info?: string;
+}
+
+/** A UUID as written, or a name mapped to 16 bytes of SHA-256("canopy-id:" + name). */
+export function idBytes(v: string): Uint8Array {
+  const uuid = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
+  if (uuid.test(v)) return fromHex(v.replace(/-/g, ''));
+  if (v.length === 0) throw new Error('vendor and class ids must not be empty');
+  return new Uint8Array(createHash('sha256').update('canopy-id:' + v).digest().subarray(0, 16));
+}
+
+export interface Unsigned {
+  manifest: Manifest;
+  manifestBytes: Uint8Array;
+  table: Uint8Array;
+}
+
+export function manifestFor(image: Uint8Array, o: PackOptions): Unsigned {
+  const info = parseEspImage(image); // throws OtaError('esp-image' | 'size') with the exact detail
+  const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const table = chunkSize > 0 ? buildChunkTable(image, chunkSize, nodeHash) : new Uint8Array(0);
+  const manifest: Manifest = {
+    version: MANIFEST_VERSION,
+    seq: o.seq,
+    vendor: idBytes(o.vendor),
+    class: idBytes(o.class),
+    size: image.length,
+    sha256: new Uint8Array(createHash('sha256').update(image).digest()),
+    ...espFieldsOf(info),
+    ...(chunkSize > 0 ? { chunkSize, chunkTableSha256: new Uint8Array(createHash('sha256').update(table).digest()) } : {}),
+    ...(o.devices ? { devices: o.devices } : {}),
+    ...(o.expires !== undefined ? { expires: o.expires } : {}),
+    ...(o.minSeq !== undefined ? { minSeq: o.minSeq } : {}),
+    ...(o.info !== undefined ? { info: o.info } : {}),
+  };
+  return { manifest, manifestBytes: encodeManifest(manifest), table };
+}
+
+export function assemble(manifestBytes: Uint8Array, signatures: CoseSignature[], table: Uint8Array, image: Uint8Array): Uint8Array {
+  return buildPackage(encodeEnvelope(manifestBytes, signatures), table, image);
+}
+
+export function pack(image: Uint8Array, keys: SigningKey[], o: PackOptions): Uint8Array {
+  const u = manifestFor(image, o);
+  return assemble(u.manifestBytes, keys.map((k) => signManifest(u.manifestBytes, k)), u.table, image);
+}

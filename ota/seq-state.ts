@@ -1,0 +1,30 @@
+// `--seq auto`: the next sequence number per vendor/class, from a small JSON state file on the
+// release machine. Written only after a package was written, and never to a lower value, so a
+// re-run or a mistake cannot make the fleet's counter go backwards.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export function defaultStatePath(): string {
+  return process.env.CANOPY_OTA_STATE ?? join(homedir(), '.canopy', 'ota-seq.json');
+}
+
+function read(path: string): Record<string, number> {
+  if (!existsSync(path)) return {};
+  const j = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  if (!j || typeof j !== 'object') throw new Error(`${path}: not a sequence state file`);
+  return j as Record<string, number>;
+}
+
+export function lastSeq(path: string, stream: string): number {
+  return read(path)[stream] ?? 0;
+}
+
+export function recordSeq(path: string, stream: string, seq: number): void {
+  const s = read(path);
+  if ((s[stream] ?? 0) >= seq) return;
+  s[stream] = seq;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path + '.tmp', JSON.stringify(s, null, 2) + '\n');
+  renameSync(path + '.tmp', path);
+}
