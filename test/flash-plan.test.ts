@@ -6,6 +6,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlashError } from '../host/flash/errors.ts';
 import { verifyOtaPackage } from '../host/flash/ota-input.ts';
+import { trustedKey, trustStoreJson } from '../protocol/ota/trust.ts';
+import { generateKeyPem, signingKey } from '../ota/keys.ts';
+import { pack } from '../ota/pack.ts';
 import { bootAppPartition, parsePartitionTable } from '../host/flash/partition-table.ts';
 import { parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../host/flash/plan.ts';
 import { openError, pickPort } from '../host/flash/ports.ts';
@@ -136,26 +139,46 @@ describe('flash plan', () => {
 });
 
 describe('OTA package input', () => {
-  const pkg = folder({ 'update.canopy': noise(64, 9) });
+  const signer = signingKey(generateKeyPem('ES256'));
+  const stranger = signingKey(generateKeyPem('ES256'));
+  const trustJson = JSON.stringify(trustStoreJson({ threshold: 1, keys: [trustedKey(signer.spki, 'release')] }));
+  const good = pack(app, [signer], { seq: 3, vendor: 'acme', class: 'sensor-v1' });
+  const forged = pack(app, [stranger], { seq: 3, vendor: 'acme', class: 'sensor-v1' });
+  const tampered = good.slice();
+  tampered[tampered.length - 100] ^= 1;
+  const dir = folder({ 'good.canopy': good, 'forged.canopy': forged, 'tampered.canopy': tampered, 'trust.json': trustJson });
 
-  it('is refused clearly until the OTA package module is wired in', async () => {
-    await expect(planFromOtaPackage(join(pkg, 'update.canopy'), verifyOtaPackage)).rejects.toMatchObject({
-      reason: 'ota-unsupported',
-      message: expect.stringMatching(/OTA package input is not supported yet: it needs the OTA package module \(protocol\/ota\/package\.ts\)/),
-    });
-    const { binding } = fakeBoard();
-    const { code, out } = await flashCli(['--ota', join(pkg, 'update.canopy'), '--json'], binding);
+  it('verifies the package against the trust store, then writes its payload at the app offset', async () => {
+    const plan = await planFromOtaPackage(join(dir, 'good.canopy'), verifyOtaPackage(join(dir, 'trust.json')));
+    expect(layout(plan)).toEqual([[0x10000, 'good.canopy payload (hello_world v1.4.1-2-g0296947-dirty (sequence 3))', 'app', 'ESP32']]);
+    expect(Buffer.from(plan.entries[0].data).equals(Buffer.from(app))).toBe(true);
+  });
+
+  it.each([
+    ['forged.canopy', /not a valid package \(signature: .*Nothing was written/],
+    ['tampered.canopy', /not a valid package \((digest|chunk|esp-image): /],
+  ])('refuses %s before opening the port', async (file, message) => {
+    const { chip, binding } = fakeBoard();
+    const { code, out } = await flashCli(['--ota', join(dir, file), '--trust', join(dir, 'trust.json'), '--json'], binding);
     expect(code).toBe(1);
-    expect(JSON.parse(out)).toMatchObject({ ok: false, reason: 'ota-unsupported' });
+    expect(JSON.parse(out)).toMatchObject({ ok: false, reason: 'ota-invalid', message: expect.stringMatching(message) });
+    expect(chip.commands).toEqual([]);
+  });
+
+  it('needs a trust store', async () => {
+    await expect(planFromOtaPackage(join(dir, 'good.canopy'), verifyOtaPackage(undefined))).rejects.toMatchObject({
+      reason: 'ota-invalid',
+      message: expect.stringMatching(/--ota needs --trust TRUST\.json/),
+    });
   });
 
   it('puts a verified payload at the app offset, and refuses a payload that is not an app', async () => {
-    const plan = await planFromOtaPackage(join(pkg, 'update.canopy'), async () => ({ image: app, description: 'hello_world 1.0' }));
-    expect(layout(plan)).toEqual([[0x10000, 'update.canopy payload (hello_world 1.0)', 'app', 'ESP32']]);
-    const elsewhere = await planFromOtaPackage(join(pkg, 'update.canopy'), async () => ({ image: app, description: 'x' }), 0x110000);
+    const plan = await planFromOtaPackage(join(dir, 'good.canopy'), async () => ({ image: app, description: 'hello_world 1.0' }));
+    expect(layout(plan)).toEqual([[0x10000, 'good.canopy payload (hello_world 1.0)', 'app', 'ESP32']]);
+    const elsewhere = await planFromOtaPackage(join(dir, 'good.canopy'), async () => ({ image: app, description: 'x' }), 0x110000);
     expect(elsewhere.entries[0].address).toBe(0x110000);
-    await expect(planFromOtaPackage(join(pkg, 'update.canopy'), async () => ({ image: boot, description: 'x' }))).rejects.toThrow(/is not an ESP-IDF app image/);
-    await expect(planFromOtaPackage(join(pkg, 'update.canopy'), async () => { throw new FlashError('plan', 'signature: no trusted key'); })).rejects.toThrow(/no trusted key/);
+    await expect(planFromOtaPackage(join(dir, 'good.canopy'), async () => ({ image: boot, description: 'x' }))).rejects.toThrow(/is not an ESP-IDF app image/);
+    await expect(planFromOtaPackage(join(dir, 'good.canopy'), async () => { throw new FlashError('plan', 'signature: no trusted key'); })).rejects.toThrow(/no trusted key/);
   });
 });
 

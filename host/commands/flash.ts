@@ -12,12 +12,13 @@ import { intFlag, parseFlags, UsageError } from '../usage.ts';
 
 const usage = `Usage: canopy flash [flags] BUILD_DIR
        canopy flash [flags] ADDRESS=FILE [ADDRESS=FILE ...]
-       canopy flash [flags] --ota PACKAGE [--app-offset ADDR]
+       canopy flash [flags] --ota PACKAGE --trust TRUST.json [--app-offset ADDR]
 
   BUILD_DIR           an ESP-IDF or mcconfig build folder: offsets from flasher_args.json or
                       flash_project_args, else bootloader/partition table/app found by content
   ADDRESS=FILE        e.g. 0x1000=bootloader.bin 0x8000=partition-table.bin 0x10000=app.bin
   --ota PACKAGE       a signed Canopy OTA package: its payload goes to the app offset once verified
+  --trust FILE        with --ota: the trust store (canopy ota pubkey) its signatures must satisfy
   --app-offset ADDR   where an OTA payload goes (default 0x10000)
   --port PATH         serial port (default $CANOPY_PORT, else the one USB serial bridge plugged in)
   --baud N            baud rate once connected (default 460800; the ROM always starts at 115200)
@@ -85,6 +86,7 @@ export async function runFlash(args: string[], io: FlashIo = consoleIo()): Promi
       'no-reset': { type: 'boolean' },
       'connect-attempts': { type: 'string' },
       ota: { type: 'string' },
+      trust: { type: 'string' },
       'app-offset': { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
@@ -95,7 +97,8 @@ export async function runFlash(args: string[], io: FlashIo = consoleIo()): Promi
   const attempts = intFlag('connect-attempts', values['connect-attempts'], 7, 1, 100);
   const json = values.json === true;
   try {
-    const plan = await buildPlan(positionals, values.ota, values['app-offset'], io.ota ?? verifyOtaPackage);
+    if (values.trust && !values.ota) throw new UsageError('--trust only applies with --ota');
+    const plan = await buildPlan(positionals, values.ota, values['app-offset'], io.ota ?? verifyOtaPackage(values.trust));
     const port = await choosePort(values.port, io);
     if (!json) io.err(`flashing ${plan.entries.length} file(s) from ${plan.source} through ${port.path}\n`);
     let current = -1;

@@ -11,7 +11,7 @@ export const FLASH_REASONS = {
   'no-sync': 'the ROM loader did not answer',
   'chip-mismatch': 'an image is built for another chip',
   plan: 'the flash input is incomplete or inconsistent',
-  'ota-unsupported': 'OTA package input needs the OTA package module',
+  'ota-invalid': 'an OTA package failed verification (or no trust store was given)',
   'too-big': 'an image does not fit the flash or its partition',
   'write-failed': 'the chip refused a write',
   'verify-failed': 'flash contents differ from the image after writing',

@@ -1,7 +1,14 @@
-// The one step between a signed Canopy OTA package and the bytes `canopy flash` writes: check the
-// package and hand back its payload (an ESP-IDF app image), or throw. Kept to a single function so
-// the OTA package module (protocol/ota/package.ts, on its own branch) plugs in here and nowhere else.
-
+// The one step between a signed Canopy OTA package and the bytes `canopy flash` writes: the
+// package is verified exactly as `canopy ota verify` does (signatures against a trust store,
+// chunk table, payload digest, ESP image) and only then is its payload handed back. Device
+// policy (sequence, expiry, targeting) belongs to over-the-air installs; a technician at the
+// serial port decides those.
+import { readFileSync } from 'node:fs';
+import { parsePackage } from '../../protocol/ota/package.ts';
+import { verifyPackage } from '../../protocol/ota/policy.ts';
+import { OtaError, describeReason } from '../../protocol/ota/reasons.ts';
+import { parseTrustStore, type TrustStore } from '../../protocol/ota/trust.ts';
+import { nodeHash, nodeVerifier } from '../../ota/keys.ts';
 import { FlashError } from './errors.ts';
 
 export interface VerifiedPayload {
@@ -13,11 +20,25 @@ export interface VerifiedPayload {
 
 export type OtaPayloadStep = (pkg: Uint8Array, source: string) => Promise<VerifiedPayload>;
 
-/** Until the OTA package module is merged: refuse clearly instead of guessing at the format. */
-export const verifyOtaPackage: OtaPayloadStep = async (_pkg, source) => {
-  throw new FlashError(
-    'ota-unsupported',
-    `cannot flash ${source}: OTA package input is not supported yet: it needs the OTA package module ` +
-      '(protocol/ota/package.ts). Flash the build folder or ADDRESS=FILE pairs instead.',
-  );
-};
+function loadTrust(path: string | undefined): TrustStore {
+  if (!path) throw new FlashError('ota-invalid', '--ota needs --trust TRUST.json (from `canopy ota pubkey`): a package is flashed only once its signatures check out');
+  try {
+    return parseTrustStore(JSON.parse(readFileSync(path, 'utf8')));
+  } catch (err) {
+    throw new FlashError('ota-invalid', `cannot use the trust store ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Verifies against the trust store at `trustPath`; nothing is written unless this passes. */
+export function verifyOtaPackage(trustPath: string | undefined): OtaPayloadStep {
+  return async (pkg, source) => {
+    const trust = loadTrust(trustPath);
+    try {
+      const v = verifyPackage(pkg, trust, nodeVerifier, undefined, nodeHash);
+      return { image: parsePackage(pkg).payload, description: `${v.manifest.project} ${v.manifest.appVersion} (sequence ${v.manifest.seq})` };
+    } catch (err) {
+      if (!(err instanceof OtaError)) throw err;
+      throw new FlashError('ota-invalid', `${source} is not a valid package (${err.reason}: ${err.detail}); ${describeReason(err.reason)}. Nothing was written.`);
+    }
+  };
+}
