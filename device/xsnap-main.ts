@@ -7,6 +7,9 @@ import { DeviceApp } from './app/device-app';
 import { objectSource, resolveConfig } from './config';
 import { callHost, registerChannel } from './platform/xs-bridge';
 import { createXsnapPlatform } from './platform/xsnap';
+import { xsnapOtaFlash, xsnapOtaRecords } from './platform/xsnap-ota';
+import { otaOptionsFromConfig } from './app/device-ota';
+import { pureVerifier } from '../protocol/ota/verifier';
 
 interface Boot {
   config: Record<string, unknown>;
@@ -23,14 +26,20 @@ function start(): void {
   if (app) throw new Error('the device app is already running');
   const boot = JSON.parse(utf8Decode(callHost('dev', utf8Encode('{"op":"config"}')))) as Boot;
   const platform = createXsnapPlatform(boot.seed);
-  const config = resolveConfig(objectSource(boot.config), { get: (key) => platform.storage.get(key) });
+  const source = objectSource(boot.config);
+  const config = resolveConfig(source, { get: (key) => platform.storage.get(key) });
+  // The simulator hands the trust store over in the config; firmware compiles it in. XS has no
+  // crypto module, so signatures are checked by the pure TypeScript P-256 verifier.
+  const ota = source.get('otaVendor') === undefined ? undefined : otaOptionsFromConfig(source, { flash: xsnapOtaFlash(), store: xsnapOtaRecords(), verifier: pureVerifier, trust: source.get('otaTrust') });
   // The simulator checks delivery against what the firmware produced, so it hears of every sample.
   app = new DeviceApp({
     platform,
     config,
+    ota,
     onEvent: (e) => {
       if (e.type === 'sample') report({ type: 'sample', seq: e.sample.seq, qos: config.qos });
       else if (e.type === 'error') report({ type: 'error', message: e.message });
+      else if (e.type === 'ota') report({ type: 'ota', event: e.event });
     },
   });
   app.start();

@@ -4,6 +4,7 @@ import type { OutboundMessage } from '../protocol/session/message.ts';
 import type { OutboxStore } from '../protocol/session/outbox.ts';
 import { encodeRecord, replayLog } from '../protocol/session/record.ts';
 import type { ClimateReading } from '../device/platform/types.ts';
+import { MemoryRecordStore, VirtualFlash } from '../sim/virtual-flash.ts';
 
 /** Where a simulated device's sensor values come from (sim/models.ts). */
 export interface SensorSource {
@@ -19,7 +20,9 @@ export type SimDeviceEvent =
   | { type: 'sample'; seq: number; qos: number }
   | { type: 'error'; message: string }
   | { type: 'log'; level: string; message: string }
-  | { type: 'restart'; reason: string };
+  | { type: 'restart'; reason: string }
+  /** An OTA agent event (offer refused, transfer, installed, self-test, confirmed, rolled back, failed). */
+  | { type: 'ota'; event: { type: string; [k: string]: unknown } };
 
 export interface SimDevice {
   readonly id: string;
@@ -38,6 +41,7 @@ export interface SimDevice {
 /** A device's persistent storage: settings and the append-only outbox log. */
 export class DeviceFlash {
   readonly settings = new Map<string, string | number | boolean>();
+  private otaParts: { flash: VirtualFlash; records: MemoryRecordStore } | undefined;
   private log: Uint8Array[] = [];
   private logBytes = 0;
 
@@ -50,6 +54,17 @@ export class DeviceFlash {
   readLog(): Uint8Array {
     this.compact();
     return this.log[0] ?? new Uint8Array(0);
+  }
+
+  /** The two app slots and the installer's records; made on first use (two 1.9 MB slots each). */
+  get ota(): { flash: VirtualFlash; records: MemoryRecordStore } {
+    this.otaParts ??= { flash: new VirtualFlash(), records: new MemoryRecordStore() };
+    return this.otaParts;
+  }
+
+  /** Runs the bootloader's slot choice at power-on, if this device has ever had OTA slots. */
+  powerOn(): void {
+    this.otaParts?.flash.reboot();
   }
 
   /** An OutboxStore over this flash, for engines that run the session on the host side of the bridge. */

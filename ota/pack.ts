@@ -23,13 +23,9 @@ export interface PackOptions {
   info?: string;
 }
 
-/** A UUID as written, or a name mapped to 16 bytes of SHA-256("canopy-id:" + name). */
-export function idBytes(v: string): Uint8Array {
-  const uuid = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
-  if (uuid.test(v)) return fromHex(v.replace(/-/g, ''));
-  if (v.length === 0) throw new Error('vendor and class ids must not be empty');
-  return new Uint8Array(createHash('sha256').update('canopy-id:' + v).digest().subarray(0, 16));
-}
+import { idBytes } from '../protocol/ota/ids.ts';
+
+export { idBytes };
 
 export interface Unsigned {
   manifest: Manifest;

@@ -8,6 +8,8 @@ import type { DevicePlatform, TimerHandle } from '../device/platform/types.ts';
 import { openDeviceSocket, type DeviceSocket } from '../host/device-socket.ts';
 import { DeviceFlash, type SensorSource, type SimDevice, type SimDeviceEvent } from '../host/sim-device.ts';
 import type { Clock } from '../host/xs/timers.ts';
+import { otaOptionsFromConfig } from '../device/app/device-ota.ts';
+import { nodeVerifier } from '../ota/keys.ts';
 
 export interface NodeDeviceOptions {
   config: Record<string, unknown>;
@@ -43,6 +45,7 @@ export class NodeDevice implements SimDevice {
   async boot(): Promise<void> {
     if (this.app) throw new Error('device is already running');
     const { options, flash } = this;
+    flash.powerOn();
     const clock = options.clock;
     const timers = this.timers;
     const sockets = this.sockets;
@@ -103,13 +106,17 @@ export class NodeDevice implements SimDevice {
         });
       },
     };
-    const config = resolveConfig(objectSource(options.config), platform.storage);
+    const source = objectSource(options.config);
+    const config = resolveConfig(source, platform.storage);
+    const ota = source.get('otaVendor') === undefined ? undefined : otaOptionsFromConfig(source, { flash: flash.ota.flash, store: flash.ota.records, verifier: nodeVerifier, trust: source.get('otaTrust') });
     this.app = new DeviceApp({
       platform,
       config,
+      ota,
       onEvent: (e) => {
         if (e.type === 'sample') options.onEvent?.({ type: 'sample', seq: e.sample.seq, qos: config.qos });
         else if (e.type === 'error') options.onEvent?.({ type: 'error', message: e.message });
+        else if (e.type === 'ota') options.onEvent?.({ type: 'ota', event: e.event });
         else if (e.type === 'stopped') {
           this.stopped?.();
           this.stopped = undefined;

@@ -10,8 +10,10 @@ import { Topics } from '../../protocol/topics';
 import { utf8Encode } from '../../protocol/utf8';
 import type { DeviceConfig } from '../config';
 import type { DevicePlatform, LinkState, TimerHandle } from '../platform/types';
+import { DeviceOta, type DeviceOtaOptions } from './device-ota';
 import { SequenceCounter } from './sequence';
 import { SessionLink } from './session-link';
+import type { AgentEvent } from '../../protocol/ota/agent';
 
 export interface DeviceStats {
   link: LinkState;
@@ -32,6 +34,7 @@ export type DeviceAppEvent =
   | { type: 'sample'; sample: Sample }
   | { type: 'command'; command: Command }
   | { type: 'error'; message: string }
+  | { type: 'ota'; event: AgentEvent }
   | { type: 'stopped' };
 
 export interface DeviceAppOptions {
@@ -39,6 +42,8 @@ export interface DeviceAppOptions {
   config: DeviceConfig;
   /** Observes what the app does (the simulator's view, logs). */
   onEvent?: (e: DeviceAppEvent) => void;
+  /** Signed OTA updates over MQTT; absent: the device takes no updates. */
+  ota?: DeviceOtaOptions;
 }
 
 /** Storage key the set-interval command persists, the same key config overrides read. */
@@ -57,7 +62,9 @@ export class DeviceApp {
   private nextSampleAt = 0;
   private onStopped: (() => void) | undefined;
   private rebootAfterStop = false;
+  private rebootReason = 'reboot command';
   private readonly stats: DeviceStats;
+  private readonly ota: DeviceOta | undefined;
 
   constructor(options: DeviceAppOptions) {
     const { platform, config } = options;
@@ -79,6 +86,21 @@ export class DeviceApp {
       random: () => platform.random(),
     });
     this.link = new SessionLink(this.session, config.broker, platform, (e) => this.onSessionEvent(e));
+    this.ota =
+      options.ota &&
+      new DeviceOta(options.ota, config.deviceId, this.topics, {
+        clock: platform.clock,
+        publish: (topic, payload, qos, retain) => {
+          this.session.publish(topic, payload, { qos, retain }, this.link.now());
+          this.link.flush();
+        },
+        reboot: (reason) => {
+          this.rebootAfterStop = true;
+          this.rebootReason = reason;
+          this.stop();
+        },
+        onEvent: (event) => this.emit({ type: 'ota', event }),
+      });
     this.stats = {
       link: 'down', session: 'idle', samples: 0, motionEvents: 0, delivered: 0, dropped: 0, commands: 0, errors: 0,
       intervalMs: config.intervalMs,
@@ -92,7 +114,7 @@ export class DeviceApp {
 
   start(): void {
     const { platform, config } = this;
-    this.session.subscribe([{ topic: this.topics.commands(config.deviceId), qos: 1 }]);
+    this.session.subscribe([{ topic: this.topics.commands(config.deviceId), qos: 1 }, ...(this.ota?.subscriptions() ?? []).map((topic) => ({ topic, qos: 1 as const }))]);
     platform.sensors.onMotion((active) => this.publishMotion(active));
     platform.network.start((state, detail) => {
       this.stats.link = state;
@@ -100,6 +122,7 @@ export class DeviceApp {
       this.link.setLink(state === 'up');
     });
     this.link.start();
+    this.ota?.start();
     this.nextSampleAt = platform.clock.now() + this.stats.intervalMs;
     this.armSampleTimer();
   }
@@ -138,6 +161,7 @@ export class DeviceApp {
     // of a sample before it can possibly arrive at the broker.
     this.stats.samples++;
     this.emit({ type: 'sample', sample });
+    if (sample.temperature !== null || sample.lux !== null) this.ota?.onGoodReading();
     this.session.publish(this.topics.telemetry(config.deviceId), payload, { qos: config.qos }, this.link.now());
     this.link.flush();
   }
@@ -154,6 +178,13 @@ export class DeviceApp {
     switch (e.type) {
       case 'message':
         if (e.topic === this.topics.commands(this.config.deviceId)) this.onCommand(e.payload);
+        else if (this.ota?.handles(e.topic)) this.ota.onMessage(e.topic, e.payload);
+        break;
+      case 'connected':
+        this.ota?.onConnected();
+        break;
+      case 'connection-lost':
+        this.ota?.onDisconnected();
         break;
       case 'delivered':
         this.stats.delivered++;
@@ -193,6 +224,7 @@ export class DeviceApp {
         break;
       case 'reboot':
         this.rebootAfterStop = true;
+        this.rebootReason = 'reboot command';
         this.stop();
         break;
     }
@@ -218,13 +250,14 @@ export class DeviceApp {
 
   private finishStop(): void {
     this.cancelSampleTimer();
+    this.ota?.stop();
     this.link.halt();
     this.platform.network.stop();
     const done = this.onStopped;
     this.onStopped = undefined;
     this.emit({ type: 'stopped' });
     done?.();
-    if (this.rebootAfterStop) this.platform.restart('reboot command');
+    if (this.rebootAfterStop) this.platform.restart(this.rebootReason);
   }
 
   private fail(message: string): void {

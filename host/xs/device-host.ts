@@ -72,6 +72,7 @@ export class XsDevice implements SimDevice {
   async boot(): Promise<void> {
     if (this.worker?.alive) throw new Error('device is already running');
     const generation = ++this.generation;
+    this.flash.powerOn();
     const worker = new XsWorker({ name: `device-${this.id}`, ...this.options.worker });
     const bridge = new Bridge(worker);
     this.worker = worker;
@@ -82,6 +83,7 @@ export class XsDevice implements SimDevice {
     bridge.handle('sensors', (p) => this.serveSensors(p));
     bridge.handle('storage', (p) => this.serveStorage(p));
     bridge.handle('outbox', (p) => this.serveOutbox(p));
+    bridge.handle('ota', (p) => this.serveOta(p));
     worker.exited.then(() => this.dropSockets());
     await worker.evaluate(this.options.code);
     if (this.options.loadOnly) return;
@@ -238,6 +240,38 @@ export class XsDevice implements SimDevice {
         return json.encode(null);
       default:
         throw new Error(`unknown storage op "${req.op}"`);
+    }
+  }
+
+  private serveOta(p: Uint8Array): Uint8Array | void {
+    const { flash, records } = this.flash.ota;
+    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    const key = () => (p[1] === 0 ? 'state' : 'package');
+    switch (p[0]) {
+      case 1: return flash.begin(v.getUint32(1, true));
+      case 2: return flash.resume(v.getUint32(1, true));
+      case 3: return flash.write(v.getUint32(1, true), p.subarray(5));
+      case 4: return flash.read(v.getUint32(1, true), v.getUint32(5, true));
+      case 5: return flash.complete();
+      case 6: return flash.abort();
+      case 7: return Uint8Array.of(flash.runningState() === 'pending-verify' ? 1 : 0);
+      case 8: return flash.markValid();
+      case 9: return flash.markInvalid();
+      case 10: {
+        const out = new Uint8Array(4);
+        new DataView(out.buffer).setUint32(0, flash.slotSize, true);
+        return out;
+      }
+      case 11: {
+        const r = records.load(key());
+        if (!r) return Uint8Array.of(0);
+        const out = new Uint8Array(1 + r.length);
+        out[0] = 1;
+        out.set(r, 1);
+        return out;
+      }
+      case 12: return records.save(key(), p.slice(2));
+      default: throw new Error(`unknown ota op ${p[0]}`);
     }
   }
 
