@@ -5,6 +5,10 @@ import config from 'mc/config';
 import System from 'embedded:io/system';
 import { createNetwork } from 'canopy/network';
 import { createSensors } from 'canopy/sensors';
+import { createOta } from 'canopy/ota';
+import trustStore from 'canopy/trust';
+import { pureVerifier } from '../protocol/ota/verifier';
+import { otaOptionsFromConfig, type DeviceOtaOptions } from './app/device-ota';
 import { DeviceApp } from './app/device-app';
 import { ConfigError, objectSource, resolveConfig } from './config';
 import { moddableClock } from './platform/moddable/clock';
@@ -24,6 +28,18 @@ function boot(): void {
     log('error', err instanceof ConfigError ? `configuration: ${err.message}` : String(err));
     return;
   }
+  const slots = createOta();
+  let ota: DeviceOtaOptions | undefined;
+  if (!slots) log('info', 'OTA: not on this platform');
+  else if (trustStore === undefined) log('warn', 'OTA: no trust store compiled in (device/trust.ts), so no updates are accepted');
+  else {
+    try {
+      // The pure TypeScript ECDSA P-256 verifier: the same code that runs in CI on XS.
+      ota = otaOptionsFromConfig(objectSource(config), { flash: slots.flash, store: slots.store, verifier: pureVerifier, trust: trustStore });
+    } catch (err) {
+      log('error', `OTA disabled: ${(err as Error).message}`);
+    }
+  }
   const platform: DevicePlatform = {
     clock: moddableClock,
     network: createNetwork({ ssid: settings.wifi.ssid, password: settings.wifi.password, sntpHost: typeof config.sntp === 'string' ? config.sntp : undefined }),
@@ -33,14 +49,17 @@ function boot(): void {
     log,
     restart: (reason) => {
       log('warn', `restarting: ${reason}`);
+      slots?.rollbackIfRequested();
       System.restart();
     },
   };
   const app = new DeviceApp({
     platform,
     config: settings,
+    ota,
     onEvent: (e) => {
       if (e.type === 'link') log('info', `link ${e.state}: ${e.detail}`);
+      else if (e.type === 'ota' && e.event.type !== 'progress') log('info', `OTA ${JSON.stringify(e.event)}`);
       else if (e.type === 'session' && (e.event.type === 'connected' || e.event.type === 'connection-lost' || e.event.type === 'connect-refused')) {
         log('info', `mqtt ${e.event.type}${'reason' in e.event ? `: ${e.event.reason}` : ''}`);
       }

@@ -34,6 +34,8 @@ export interface FleetOptions {
   /** Run only this slice of the fleet's device ids: index i of `count` processes. */
   shard?: { index: number; count: number };
   onDeviceEvent?: (device: string, e: SimDeviceEvent) => void;
+  /** Extra config for every device, e.g. OTA vendor, class and trust store. */
+  deviceConfig?: Record<string, unknown>;
 }
 
 const deviceEntry = fileURLToPath(new URL('../device/xsnap-main.ts', import.meta.url));
@@ -83,6 +85,7 @@ export class Fleet {
         qos: group.qos,
         keepalive: group.keepalive,
         outboxLimit: 10_000,
+        ...options.deviceConfig,
       };
       const onEvent = (e: SimDeviceEvent) => options.onDeviceEvent?.(id, e);
       const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent };

@@ -32,6 +32,8 @@ export interface SimRunOptions {
   signal?: AbortSignal;
   onObservation?: (o: Observation) => void;
   onDeviceEvent?: (device: string, e: SimDeviceEvent) => void;
+  /** Extra config for every device (OTA vendor, class, trust store). */
+  deviceConfig?: Record<string, unknown>;
   /** Everything is up and running. */
   onStarted?: (run: { brokerUrl: string; fleet: Fleet; observer: FleetObserver; clock: Clock }) => void;
 }
@@ -80,6 +82,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
       proxies: options.proxies ?? scenario.faults.length > 0,
       topicPrefix: options.topicPrefix,
       shard: options.shard,
+      deviceConfig: options.deviceConfig,
       onDeviceEvent: (device, e) => {
         if (e.type === 'sample') {
           let list = produced.get(device);

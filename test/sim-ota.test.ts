@@ -138,3 +138,45 @@ describe('OTA push to simulated devices on the XS engine', () => {
     expect(c.device.flash.ota.flash.running).toBe(0);
   }, 90_000);
 });
+
+describe('a technician, with the CLI only', () => {
+  it('keygen, pubkey, pack, verify, then push to a device of `canopy sim`: it verifies, installs, self-tests and confirms', async () => {
+    const { spawn, spawnSync } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { root } = await import('./support/device-bundle.ts');
+    const cli = join(root, 'bin', 'canopy.js');
+    const dir = mkdtempSync(join(tmpdir(), 'canopy-technician-'));
+    // The packer's sequence state lives with this test, not in the user's home.
+    const env = { ...process.env, CANOPY_OTA_STATE: join(dir, 'ota-seq.json') };
+    const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', env });
+    const fixture = join(root, '..', 'shared', 'fixtures', 'esp-idf', 'esp32', 'hello_world.bin');
+    expect(run('ota', 'keygen', '--out', 'release.pem').status).toBe(0);
+    expect(run('ota', 'pubkey', '--key', 'release.pem', '--out', 'trust.json').status).toBe(0);
+    expect(run('ota', 'pack', '--image', fixture, '--key', 'release.pem', '--seq', '1', '--vendor', 'canopy', '--class', 'sensor-v1', '--out', 'app.canopy').status).toBe(0);
+    const verified = run('ota', 'verify', 'app.canopy', '--trust', 'trust.json');
+    expect(verified.status, verified.stderr).toBe(0);
+
+    const broker = await new EmbeddedBroker({ port: 0 }).start();
+    const sim = spawn(process.execPath, [cli, 'sim', '--broker', broker.url, '--devices', '1', '--interval', '1000', '--ota-trust', join(dir, 'trust.json'), '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      // The device is up once its first sample arrives.
+      await new Promise<void>((resolve) => sim.stdout!.on('data', (d: Buffer) => d.toString().includes('"kind":"telemetry"') && resolve()));
+      // Not spawnSync: the broker lives in this process and must keep serving meanwhile.
+      const child = spawn(process.execPath, [cli, 'ota', 'push', join(dir, 'app.canopy'), '--broker', broker.url, '--device', 'sim-1', '--json'], { cwd: dir, env });
+      const push = { stdout: '', stderr: '', status: null as number | null };
+      child.stdout.on('data', (d: Buffer) => (push.stdout += d));
+      child.stderr.on('data', (d: Buffer) => (push.stderr += d));
+      push.status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(push.status, push.stdout + push.stderr).toBe(0);
+      const lines = push.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.state).filter(Boolean)).toContain('self-test');
+      expect(lines.at(-1)).toMatchObject({ device: 'sim-1', final: 'confirmed', code: 0 });
+    } finally {
+      sim.kill('SIGINT');
+      await new Promise((r) => sim.on('close', r));
+      await broker.stop();
+    }
+  }, 90_000);
+});

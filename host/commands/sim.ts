@@ -1,6 +1,7 @@
 // `canopy sim`: virtual devices running the device app on the real XS engine (or V8), against the
 // embedded broker or any other, with a live view, JSON lines, or a scenario with assertions.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseTrustStore } from '../../protocol/ota/trust.ts';
 import type { Command } from '../cli.ts';
 import { intFlag, parseFlags, UsageError } from '../usage.ts';
 import { findXsnapWorker } from '../xs/worker.ts';
@@ -29,6 +30,9 @@ Runs virtual devices (the device app, unchanged) against an MQTT broker.
   --json             JSON lines of decoded telemetry, events and status, each with "device"
   --scenario FILE    run a scenario (YAML or JSON): faults and assertions; exit 1 if one fails
   --junit FILE       with --scenario: also write JUnit XML
+  --ota-trust FILE   devices take signed OTA updates (canopy ota push) checked against this trust
+                     store (canopy ota pubkey); with --ota-vendor V and --ota-class C (default
+                     canopy, sensor-v1), as given to canopy ota pack
 
 Killing the process abruptly looks like a power cut to an external broker: every device's will fires.`;
 
@@ -52,6 +56,9 @@ const command: Command = {
       json: { type: 'boolean' },
       scenario: { type: 'string' },
       junit: { type: 'string' },
+      'ota-trust': { type: 'string' },
+      'ota-vendor': { type: 'string' },
+      'ota-class': { type: 'string' },
     });
     if (f.junit && !f.scenario) throw new UsageError('--junit needs --scenario');
     if (f.speed && f['virtual-time']) throw new UsageError('--speed and --virtual-time exclude each other');
@@ -103,6 +110,18 @@ const command: Command = {
       }
     }
 
+    let deviceConfig: Record<string, unknown> | undefined;
+    if (f['ota-trust']) {
+      let trust: unknown;
+      try {
+        trust = JSON.parse(readFileSync(f['ota-trust'], 'utf8'));
+        parseTrustStore(trust);
+      } catch (err) {
+        throw new UsageError(`--ota-trust ${f['ota-trust']}: ${(err as Error).message}`);
+      }
+      deviceConfig = { otaTrust: trust, otaVendor: f['ota-vendor'] ?? 'canopy', otaClass: f['ota-class'] ?? 'sensor-v1' };
+    } else if (f['ota-vendor'] || f['ota-class']) throw new UsageError('--ota-vendor and --ota-class need --ota-trust');
+
     const controller = new AbortController();
     let interrupts = 0;
     const onSignal = () => {
@@ -123,6 +142,7 @@ const command: Command = {
         brokerPort: intFlag('port', f.port, 1883, 0, 65535),
         topicPrefix: f.prefix,
         shard,
+        deviceConfig,
         untilAborted,
         signal: controller.signal,
         onObservation: f.json ? (o) => process.stdout.write(`${observationJson(o)}\n`) : undefined,
