@@ -13,7 +13,7 @@ import { pureVerifier } from '../protocol/ota/verifier.ts';
 import { idBytes, pack } from '../ota/pack.ts';
 import { generateKeyPem, nodeHash, nodeVerifier, signingKey } from '../ota/keys.ts';
 import { OtaPusher } from '../ota/push.ts';
-import { SimDevice } from '../test/ota-device.ts';
+import { OtaTestDevice } from '../test/ota-device.ts';
 import { median, round, row, type BenchRow } from './harness.ts';
 
 const SIZE = 1_500_000;
@@ -58,7 +58,7 @@ function time(fn: () => void, rounds = 5): number {
 
 async function pushRun(broker: EmbeddedBroker, pkg: Uint8Array, key: ReturnType<typeof signingKey>, id: string, drop: boolean) {
   const trust = { threshold: 1, keys: [trustedKey(key.spki)] };
-  const d = new SimDevice({ id, broker: broker.url, trust, identity: { vendor: idBytes('acme'), class: idBytes('bench'), deviceId: id }, verifier: nodeVerifier, window: 32 });
+  const d = new OtaTestDevice({ id, broker: broker.url, trust, identity: { vendor: idBytes('acme'), class: idBytes('bench'), deviceId: id }, verifier: nodeVerifier, window: 32 });
   let progress = 0;
   if (drop) d.onEvent = (e, dev) => e.type === 'progress' && ++progress === 5 && dev.driver?.dropConnection();
   d.boot();

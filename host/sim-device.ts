@@ -5,6 +5,7 @@ import type { OutboxStore } from '../protocol/session/outbox.ts';
 import { encodeRecord, replayLog } from '../protocol/session/record.ts';
 import type { ClimateReading } from '../device/platform/types.ts';
 import { MemoryRecordStore, VirtualFlash } from '../sim/virtual-flash.ts';
+import type { Clock } from './xs/timers.ts';
 
 /** Where a simulated device's sensor values come from (sim/models.ts). */
 export interface SensorSource {
@@ -23,6 +24,22 @@ export type SimDeviceEvent =
   | { type: 'restart'; reason: string }
   /** An OTA agent event (offer refused, transfer, installed, self-test, confirmed, rolled back, failed). */
   | { type: 'ota'; event: { type: string; [k: string]: unknown } };
+
+/** What every engine's simulated device is made of. */
+export interface SimDeviceOptions {
+  /** The manifest-style config the firmware would have compiled in (deviceId, broker, ...). */
+  config: Record<string, unknown>;
+  clock: Clock;
+  sensors: SensorSource;
+  /** Seeds the device's PRNG (reconnect jitter). */
+  seed?: number;
+  /** Unix seconds at clock time 0. */
+  epoch?: number;
+  /** Settings, outbox and OTA slots that outlive reboots; a fresh one by default. */
+  flash?: DeviceFlash;
+  /** Samples produced, errors, logs, OTA events and reboots reported by the firmware. */
+  onEvent?: (e: SimDeviceEvent) => void;
+}
 
 export interface SimDevice {
   readonly id: string;

@@ -6,7 +6,7 @@ import { buildChunkTable, espFieldsOf } from '../protocol/ota/chunks.ts';
 import type { CoseSignature } from '../protocol/ota/cose.ts';
 import { parseEspImage } from '../protocol/ota/esp-image.ts';
 import { encodeManifest, MANIFEST_VERSION, type Manifest } from '../protocol/ota/manifest.ts';
-import { buildPackage, encodeEnvelope, fromHex } from '../protocol/ota/package.ts';
+import { buildPackage, encodeEnvelope } from '../protocol/ota/package.ts';
 import { nodeHash, signManifest, type SigningKey } from './keys.ts';
 
 export const DEFAULT_CHUNK_SIZE = 4096;

@@ -6,21 +6,11 @@ import { objectSource, resolveConfig } from '../device/config.ts';
 import { seededRandom } from '../device/platform/random.ts';
 import type { DevicePlatform, TimerHandle } from '../device/platform/types.ts';
 import { openDeviceSocket, type DeviceSocket } from '../host/device-socket.ts';
-import { DeviceFlash, type SensorSource, type SimDevice, type SimDeviceEvent } from '../host/sim-device.ts';
-import type { Clock } from '../host/xs/timers.ts';
+import { DeviceFlash, type SimDevice, type SimDeviceOptions } from '../host/sim-device.ts';
 import { otaOptionsFromConfig } from '../device/app/device-ota.ts';
 import { nodeVerifier } from '../ota/keys.ts';
 
-export interface NodeDeviceOptions {
-  config: Record<string, unknown>;
-  clock: Clock;
-  sensors: SensorSource;
-  seed?: number;
-  /** Unix seconds at clock time 0. */
-  epoch?: number;
-  flash?: DeviceFlash;
-  onEvent?: (e: SimDeviceEvent) => void;
-}
+export type NodeDeviceOptions = SimDeviceOptions;
 
 export class NodeDevice implements SimDevice {
   readonly id: string;

@@ -1,6 +1,7 @@
-// A simulated device for OTA end-to-end runs: the protocol Session over host/transport's
-// SessionDriver, the OtaAgent and OtaInstaller over sim/virtual-flash. This is the wiring the
-// device app and the simulator need; it lives here until the simulator takes it over.
+// A bare OTA test device (no DeviceApp): the protocol Session over host/transport's
+// SessionDriver, the OtaAgent and OtaInstaller over sim/virtual-flash, with knobs the protocol
+// tests need (a hanging or failing self-test, the request window). The device app's own wiring
+// is device/app/device-ota.ts, tested end to end in test/sim-ota.test.ts.
 import { Session } from '../protocol/session/session.ts';
 import type { SessionEvent } from '../protocol/session/events.ts';
 import { OtaAgent, type AgentEvent, type AgentOutput } from '../protocol/ota/agent.ts';
@@ -11,7 +12,7 @@ import type { DeviceContext } from '../protocol/ota/policy.ts';
 import { SessionDriver } from '../host/transport.ts';
 import { MemoryRecordStore, VirtualFlash } from '../sim/virtual-flash.ts';
 
-export interface SimDeviceOptions {
+export interface OtaTestDeviceOptions {
   id: string;
   broker: string;
   trust: TrustStore;
@@ -25,7 +26,7 @@ export interface SimDeviceOptions {
   window?: number;
 }
 
-export class SimDevice {
+export class OtaTestDevice {
   readonly flash = new VirtualFlash();
   readonly store = new MemoryRecordStore();
   readonly events: AgentEvent[] = [];
@@ -38,9 +39,9 @@ export class SimDevice {
   /** Resolves once the agent's topics are subscribed (the first time). */
   ready!: Promise<void>;
   /** Called for every agent event, e.g. to cut the power at a chosen moment. */
-  onEvent: ((e: AgentEvent, d: SimDevice) => void) | undefined;
+  onEvent: ((e: AgentEvent, d: OtaTestDevice) => void) | undefined;
 
-  constructor(readonly o: SimDeviceOptions) {}
+  constructor(readonly o: OtaTestDeviceOptions) {}
 
   /** Power on: bootloader, installer record, agent, MQTT. */
   boot(): this {

@@ -11,7 +11,7 @@ import { decodeBlock, decodeOffer, decodeRequest, decodeStatus, encodeBlock, enc
 import { signManifest } from '../ota/keys.ts';
 import { assemble, manifestFor, pack } from '../ota/pack.ts';
 import { OtaPusher } from '../ota/push.ts';
-import { SimDevice } from './ota-device.ts';
+import { OtaTestDevice } from './ota-device.ts';
 import { deviceContext, loadFixture, packOptions, release, stranger, trust } from './ota-support.ts';
 
 const image = loadFixture('esp32');
@@ -20,7 +20,7 @@ const pkg = pack(image, [release], packOptions);
 const blocks = Math.ceil(image.length / 4096);
 
 let broker: EmbeddedBroker;
-const open: (SimDevice | SessionDriver)[] = [];
+const open: (OtaTestDevice | SessionDriver)[] = [];
 
 beforeAll(async () => {
   broker = await new EmbeddedBroker().start();
@@ -30,8 +30,8 @@ afterAll(async () => {
   await broker.stop();
 });
 
-function device(id: string, over: Partial<ConstructorParameters<typeof SimDevice>[0]> = {}): SimDevice {
-  const d = new SimDevice({ id, broker: broker.url, trust, identity, ...over });
+function device(id: string, over: Partial<ConstructorParameters<typeof OtaTestDevice>[0]> = {}): OtaTestDevice {
+  const d = new OtaTestDevice({ id, broker: broker.url, trust, identity, ...over });
   open.push(d);
   return d.boot();
 }

@@ -9,7 +9,7 @@ import { SessionDriver } from '../host/transport.ts';
 import { Session } from '../protocol/session/session.ts';
 import { pack } from '../ota/pack.ts';
 import { planWaves, runRollout } from '../ota/rollout.ts';
-import { SimDevice } from './ota-device.ts';
+import { OtaTestDevice } from './ota-device.ts';
 import { deviceContext, loadFixture, packOptions, release, trust } from './ota-support.ts';
 
 const image = loadFixture('esp32-s3');
@@ -18,7 +18,7 @@ const pkg = pack(image, [release], packOptions);
 
 let broker: EmbeddedBroker;
 let driver: SessionDriver;
-const devices: SimDevice[] = [];
+const devices: OtaTestDevice[] = [];
 beforeAll(async () => {
   broker = await new EmbeddedBroker().start();
   driver = new SessionDriver(new Session({ clientId: 'rollout-test', cleanSession: false }), broker.url).start();
@@ -29,9 +29,9 @@ afterAll(async () => {
   await broker.stop();
 });
 
-async function fleet(ids: string[], failing: string[] = []): Promise<SimDevice[]> {
+async function fleet(ids: string[], failing: string[] = []): Promise<OtaTestDevice[]> {
   const ds = ids.map((id) => {
-    const d = new SimDevice({ id, broker: broker.url, trust, identity, selfTest: () => !failing.includes(id) });
+    const d = new OtaTestDevice({ id, broker: broker.url, trust, identity, selfTest: () => !failing.includes(id) });
     devices.push(d);
     return d.boot();
   });

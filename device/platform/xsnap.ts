@@ -19,13 +19,8 @@ import { utf8Decode, utf8Encode } from '../../protocol/utf8';
 import { callHost, clearTimeout, now, registerChannel, setTimeout } from './xs-bridge';
 import { seededRandom } from './random';
 import type { ConnectionHandlers, DevicePlatform, DeviceStorage, LinkState, LogLevel } from './types';
+import { NetOp } from './xsnap-net';
 
-const NET_CONNECT = 1;
-const NET_WRITE = 2;
-const NET_CLOSE = 3;
-const NET_CONNECTED = 4;
-const NET_DATA = 5;
-const NET_CLOSED = 6;
 
 function callJson<T>(channel: string, request: unknown): T {
   const reply = callHost(channel, utf8Encode(JSON.stringify(request)));
@@ -72,14 +67,14 @@ export function createXsnapPlatform(seed: number): DevicePlatform {
     const handlers = connections.get(id);
     if (!handlers) return; // closed by us while the host's event was on its way
     switch (payload[0]) {
-      case NET_CONNECTED:
+      case NetOp.connected:
         handlers.onConnect();
         break;
-      case NET_DATA:
+      case NetOp.data:
         // A copy: the payload view dies with this request.
         handlers.onData(payload.slice(5));
         break;
-      case NET_CLOSED:
+      case NetOp.closed:
         connections.delete(id);
         handlers.onClose(utf8Decode(payload, 5));
         break;
@@ -121,13 +116,13 @@ export function createXsnapPlatform(seed: number): DevicePlatform {
         tail.set(head, 0);
         tail.set(name, 3);
         connections.set(id, handlers);
-        callHost('net', withId(NET_CONNECT, id, tail));
+        callHost('net', withId(NetOp.connect, id, tail));
         return {
           write: (bytes: Uint8Array) => {
-            if (connections.has(id)) callHost('net', withId(NET_WRITE, id, bytes));
+            if (connections.has(id)) callHost('net', withId(NetOp.write, id, bytes));
           },
           close: () => {
-            if (connections.delete(id)) callHost('net', withId(NET_CLOSE, id, new Uint8Array(0)));
+            if (connections.delete(id)) callHost('net', withId(NetOp.close, id, new Uint8Array(0)));
           },
         };
       },

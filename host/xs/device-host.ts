@@ -3,37 +3,21 @@
 // host-side source, storage and the outbox log that outlive the worker (a power cut loses the
 // engine's RAM, not its flash), and the clock. A restart or power cut is a new worker with the
 // same storage.
-import { DeviceFlash, type SensorSource, type SimDevice, type SimDeviceEvent } from '../sim-device.ts';
+import { DeviceFlash, type SimDevice, type SimDeviceEvent, type SimDeviceOptions } from '../sim-device.ts';
 import { openDeviceSocket, type DeviceSocket } from '../device-socket.ts';
 import { Bridge, json } from './bridge.ts';
-import { GuestTimers, type Clock } from './timers.ts';
+import { GuestTimers } from './timers.ts';
 import { XsWorker, type XsWorkerOptions } from './worker.ts';
+import { NetOp } from '../../device/platform/xsnap-net.ts';
 
-export interface XsDeviceOptions {
+export interface XsDeviceOptions extends SimDeviceOptions {
   /** The device bundle's code (host/xs/bundle.ts of device/xsnap-main.ts). */
   code: string;
-  /** The manifest-style config the firmware would have compiled in (deviceId, broker, ...). */
-  config: Record<string, unknown>;
-  clock: Clock;
-  sensors: SensorSource;
-  /** Seeds the guest's PRNG (reconnect jitter). */
-  seed?: number;
-  /** Unix seconds at clock time 0. */
-  epoch?: number;
-  flash?: DeviceFlash;
-  /** Samples produced, errors, logs and reboots reported by the firmware. */
-  onEvent?: (e: SimDeviceEvent) => void;
   worker?: XsWorkerOptions;
   /** Load the firmware but do not start the app (footprint baselines). */
   loadOnly?: boolean;
 }
 
-const NET_CONNECT = 1;
-const NET_WRITE = 2;
-const NET_CLOSE = 3;
-const NET_CONNECTED = 4;
-const NET_DATA = 5;
-const NET_CLOSED = 6;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -168,7 +152,7 @@ export class XsDevice implements SimDevice {
   private serveNet(p: Uint8Array, bridge: Bridge): void {
     const id = new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(1, true);
     switch (p[0]) {
-      case NET_CONNECT: {
+      case NetOp.connect: {
         const port = p[5] | (p[6] << 8);
         const secure = p[7] === 1;
         const host = decoder.decode(p.subarray(8));
@@ -185,20 +169,20 @@ export class XsDevice implements SimDevice {
         this.sockets.set(
           id,
           openDeviceSocket(host, port, secure, {
-            onConnect: () => send(NET_CONNECTED, new Uint8Array(0)),
-            onData: (bytes) => send(NET_DATA, bytes),
+            onConnect: () => send(NetOp.connected, new Uint8Array(0)),
+            onData: (bytes) => send(NetOp.data, bytes),
             onClose: (reason) => {
               this.sockets.delete(id);
-              send(NET_CLOSED, encoder.encode(reason));
+              send(NetOp.closed, encoder.encode(reason));
             },
           }),
         );
         return;
       }
-      case NET_WRITE:
+      case NetOp.write:
         this.sockets.get(id)?.write(p.slice(5));
         return;
-      case NET_CLOSE: {
+      case NetOp.close: {
         const s = this.sockets.get(id);
         this.sockets.delete(id);
         s?.close();
