@@ -48,6 +48,8 @@ export class EmbeddedBroker {
     await aedes.listen();
     const server = createServer((socket) => {
       this.sockets.add(socket);
+      // Small packets (PUBACKs, OTA block requests) must not wait on Nagle for the next one.
+      socket.setNoDelay(true);
       socket.on('close', () => this.sockets.delete(socket));
       aedes.handle(socket);
     });

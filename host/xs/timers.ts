@@ -183,6 +183,7 @@ const OP_NOW = 4;
 export class GuestTimers {
   /** guest timer id → clock handle of its next firing */
   private readonly armed = new Map<number, number>();
+  private disposed = false;
 
   constructor(
     private readonly bridge: Bridge,
@@ -198,6 +199,7 @@ export class GuestTimers {
 
   /** Cancels every guest timer, e.g. before closing the worker. */
   dispose(): void {
+    this.disposed = true;
     for (const handle of this.armed.values()) this.clock.cancel(handle);
     this.armed.clear();
     this.bridge.unhandle('timer');
@@ -235,7 +237,13 @@ export class GuestTimers {
       const msg = new Uint8Array(5);
       msg[0] = OP_FIRE;
       new DataView(msg.buffer).setUint32(1, id, true);
-      return this.bridge.call('timer', msg).then(() => undefined);
+      return this.bridge.call('timer', msg).then(
+        () => undefined,
+        (err: unknown) => {
+          // A fire in flight when the worker was shut down or killed (a power cut) is not an error.
+          if (!this.disposed) throw err;
+        },
+      );
     });
     this.armed.set(id, handle);
   }
