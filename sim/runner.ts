@@ -35,7 +35,16 @@ export interface SimRunOptions {
   /** Extra config for every device (OTA vendor, class, trust store). */
   deviceConfig?: Record<string, unknown>;
   /** Everything is up and running. */
-  onStarted?: (run: { brokerUrl: string; fleet: Fleet; observer: FleetObserver; clock: Clock }) => void;
+  onStarted?: (run: StartedRun) => void;
+}
+
+export interface StartedRun {
+  brokerUrl: string;
+  fleet: Fleet;
+  observer: FleetObserver;
+  clock: Clock;
+  /** A fault now (its `atMs` is ignored), as a scenario's timeline would schedule it: live faults. */
+  inject(fault: Fault): void;
 }
 
 export interface BrokerControl {
@@ -98,7 +107,8 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
     const fast = virtual || (scenario.time.kind === 'real' && scenario.time.speed > 1);
     for (const fault of scenario.faults) scheduleFault(fault, { fleet: f, clock, broker: control, partitions, emulateBrokerKeepalive: fast });
     await f.boot();
-    options.onStarted?.({ brokerUrl, fleet: f, observer, clock });
+    const inject = (fault: Fault) => scheduleFault({ ...fault, atMs: clock.now() }, { fleet: f, clock, broker: control, partitions, emulateBrokerKeepalive: fast });
+    options.onStarted?.({ brokerUrl, fleet: f, observer, clock, inject });
     if (clock instanceof VirtualClock) await runVirtual(clock, scenario.durationMs, options.signal);
     else await waitReal(options.untilAborted ? Infinity : scenario.durationMs / (scenario.time.kind === 'real' ? scenario.time.speed : 1), options.signal);
     await f.stop();

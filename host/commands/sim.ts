@@ -34,7 +34,11 @@ Runs virtual devices (the device app, unchanged) against an MQTT broker.
                      store (canopy ota pubkey); with --ota-vendor V and --ota-class C (default
                      canopy, sensor-v1), as given to canopy ota pack
 
-Killing the process abruptly looks like a power cut to an external broker: every device's will fires.`;
+Killing the process abruptly looks like a power cut to an external broker: every device's will fires.
+
+Live faults (in the live view, on a terminal): p partitions every device for 30 s, d cuts the
+power of one device for 10 s, r restarts the embedded broker (5 s down), x resets every
+connection, l adds 200 ± 50 ms of latency for 30 s.`;
 
 const command: Command = {
   summary: 'run virtual devices against a broker (live view, JSON, scenarios)',
@@ -135,6 +139,9 @@ const command: Command = {
 
     let view: LiveView | undefined;
     const live = !f.json && !f.scenario;
+    // Live faults need the fault proxies in front of the devices, and a terminal to type on.
+    const liveFaults = live && Boolean(process.stdin.isTTY);
+    let stopKeys: (() => void) | undefined;
     try {
       const result = await runSimulation({
         scenario,
@@ -143,15 +150,34 @@ const command: Command = {
         topicPrefix: f.prefix,
         shard,
         deviceConfig,
+        proxies: liveFaults || undefined,
         untilAborted,
         signal: controller.signal,
         onObservation: f.json ? (o) => process.stdout.write(`${observationJson(o)}\n`) : undefined,
-        onStarted: ({ brokerUrl, fleet, observer, clock }) => {
+        onStarted: ({ brokerUrl, fleet, observer, clock, inject }) => {
           const where = f.broker ? `broker ${brokerUrl}` : `embedded broker ${brokerUrl}`;
           process.stderr.write(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`);
           if (live) {
-            view = new LiveView(() => draw(observer, where, scenario, clock.now()));
+            let last = '';
+            view = new LiveView(() => draw(observer, where, scenario, clock.now()) + (liveFaults ? `\n\nkeys: p partition · d power cut · r broker restart · x reset · l latency · Ctrl-C stop${last ? `\nlast: ${last}` : ''}` : ''));
             view.start();
+            if (liveFaults) {
+              stopKeys = onKeys((key) => {
+                const ids = fleet.members.map((m) => m.id);
+                const pick = ids[Math.floor(Math.random() * ids.length)];
+                try {
+                  if (key === 'p') inject({ type: 'partition', atMs: 0, forMs: 30_000 });
+                  else if (key === 'd') inject({ type: 'power-loss', atMs: 0, offMs: 10_000, devices: [pick] });
+                  else if (key === 'r') inject({ type: 'broker-restart', atMs: 0, downMs: 5000 });
+                  else if (key === 'x') inject({ type: 'reset', atMs: 0 });
+                  else if (key === 'l') inject({ type: 'latency', atMs: 0, forMs: 30_000, ms: 200, jitterMs: 50 });
+                  else return;
+                  last = { p: 'partition, 30 s', d: `power cut of ${pick}, 10 s`, r: 'broker restart', x: 'connection reset', l: 'latency 200 ± 50 ms, 30 s' }[key] ?? '';
+                } catch (err) {
+                  last = (err as Error).message;
+                }
+              }, onSignal);
+            }
           }
         },
       });
@@ -164,12 +190,28 @@ const command: Command = {
       }
       return 0;
     } finally {
+      stopKeys?.();
       view?.stop();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
   },
 };
+
+/** Single keypresses from a terminal; Ctrl-C still stops the run. */
+function onKeys(handler: (key: string) => void, interrupt: () => void): () => void {
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  const on = (key: string) => (key === '\u0003' ? interrupt() : handler(key.toLowerCase()));
+  stdin.on('data', on);
+  stdin.resume();
+  return () => {
+    stdin.off('data', on);
+    stdin.setRawMode(false);
+    stdin.pause();
+  };
+}
 
 function draw(observer: FleetObserver, where: string, scenario: Scenario, deviceMs: number): string {
   const time = scenario.time.kind === 'virtual' ? 'virtual time' : scenario.time.speed === 1 ? 'real time' : `×${scenario.time.speed}`;

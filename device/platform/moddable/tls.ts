@@ -1,5 +1,6 @@
-// TLS sockets for builds that include manifest_tls.json (the SDK's ECMA-419 TLS socket). Peer
-// verification uses the CA certificates in the firmware's resources, as Moddable's TLS does.
+// TLS for mqtts:// brokers on esp32: the SDK's ECMA-419 TLS socket (examples/io/tcp/tlssocket,
+// included by manifest.json). The server is checked against the CA certificates in the firmware's
+// resources, as Moddable's TLS does; SNI is the broker's host name.
 import TLSSocket from 'embedded:io/socket/tcp/tls';
 import TCP from 'embedded:io/socket/tcp';
 import type { SocketFactory } from './connection';
