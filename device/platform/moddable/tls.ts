@@ -12,7 +12,8 @@ export const tlsSocket: SocketFactory = (o) =>
     port: o.port,
     TCP: { io: TCP },
     secure: { serverName: o.host },
+    format: 'buffer',
     onReadable: o.onReadable,
     onWritable: o.onWritable,
     onError: o.onError,
-  } as unknown as ConstructorParameters<typeof TLSSocket>[0]) as unknown as ReturnType<SocketFactory>;
+  });
