@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { RealClock } from '../host/xs/timers.ts';
 import { XsDevice } from '../host/xs/device-host.ts';
-import type { SensorSource } from '../host/sim-device.ts';
+import type { SensorSource, SimDeviceEvent } from '../host/sim-device.ts';
 import { decodeMotionEvent, decodeSample } from '../protocol/telemetry.ts';
 import { encodeCommand } from '../protocol/commands.ts';
 import { Topics } from '../protocol/topics.ts';
@@ -70,13 +70,14 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
     await broker.stop();
   });
 
-  async function boot(deviceId: string, sensors: SensorSource, extra: Record<string, unknown> = {}): Promise<XsDevice> {
+  async function boot(deviceId: string, sensors: SensorSource, extra: Record<string, unknown> = {}, onEvent?: (e: SimDeviceEvent) => void): Promise<XsDevice> {
     const device = new XsDevice({
       code: (await deviceBundle()).code,
       config: { deviceId, broker: broker.url, intervalMs: 1000, keepalive: 30, ...extra },
       clock,
       sensors,
       epoch: 1_700_000_000,
+      onEvent,
     });
     devices.push(device);
     await device.boot();
@@ -108,7 +109,9 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
   });
 
   it('obeys commands: set-interval is stored, sample-now samples', async () => {
-    const device = await boot('xs-commands', new ScriptedSensors(), { intervalMs: 60_000 });
+    let refused: (message: string) => void = () => {};
+    const refusal = new Promise<string>((resolve) => (refused = resolve));
+    const device = await boot('xs-commands', new ScriptedSensors(), { intervalMs: 60_000 }, (e) => e.type === 'error' && refused(e.message));
     const telemetry = topics.telemetry('xs-commands');
     await observer.until(() => observer.texts(topics.status('xs-commands')).includes('online'), 'online status');
     // The device subscribes before it says online, so the command cannot overtake the subscription.
@@ -120,7 +123,8 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
     expect(device.flash.settings.get('intervalMs')).toBe(1000);
     // A malformed command is refused and counted; the device carries on.
     observer.driver.publish(topics.commands('xs-commands'), new Uint8Array([0xff]), { qos: 1 });
-    await waitUntil(async () => (await device.stats()).errors === 1, 'the bad command to be counted');
+    expect(await refusal).toMatch(/^command refused: command is not valid CBOR/);
+    expect((await device.stats()).errors).toBe(1);
   });
 
   it('a power cut fires the will ("offline"); a clean stop says offline itself', async () => {
@@ -138,11 +142,3 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
     expect(observer.texts(cleanStatus).filter((t) => t === 'offline')).toHaveLength(1);
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
