@@ -34,6 +34,7 @@ export class OtaTestDevice {
   installer!: OtaInstaller;
   driver: SessionDriver | undefined;
   boots = 0;
+  private bootWaiters: { n: number; resolve: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private dead = false;
   /** Resolves once the agent's topics are subscribed (the first time). */
@@ -47,6 +48,7 @@ export class OtaTestDevice {
   boot(): this {
     this.dead = false;
     this.boots++;
+    this.bootWaiters = this.bootWaiters.filter((w) => (this.boots >= w.n ? (w.resolve(), false) : true));
     this.installer = new OtaInstaller({ flash: this.flash, store: this.store, trust: this.o.trust, verifier: this.o.verifier ?? pureVerifier, device: { ...this.o.identity, deviceId: this.o.id } });
     this.agent = new OtaAgent({ installer: this.installer, deviceId: this.o.id, selfTestMs: this.o.selfTestMs, window: this.o.window, retryMs: 500 });
     const session = new Session({ clientId: `dev-${this.o.id}`, cleanSession: false, keepalive: 30, backoff: { baseMs: 20, capMs: 100 } });
@@ -64,6 +66,12 @@ export class OtaTestDevice {
     driver.start();
     this.apply(this.agent.start(performance.now()));
     return this;
+  }
+
+  /** Resolves once the device has booted `n` times in all (a reboot into or out of an update). */
+  untilBoots(n: number): Promise<void> {
+    if (this.boots >= n) return Promise.resolve();
+    return new Promise((resolve) => this.bootWaiters.push({ n, resolve }));
   }
 
   /** Pull the plug: no DISCONNECT, no more timers; flash keeps what was written. */

@@ -44,7 +44,6 @@ async function push(p: Uint8Array, ids: string[], onStatus?: (d: string, s: { st
   return { results, stats: pusher.stats, driver };
 }
 
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('transfer messages', () => {
   it('round-trip and refuse unknown keys', () => {
@@ -104,7 +103,8 @@ describe('push over the embedded broker', () => {
     const d = device('e2e-4', { selfTest: () => false });
     const { results } = await push(pkg, ['e2e-4']);
     expect(results[0]).toMatchObject({ state: 'rolled-back' });
-    await settle(100);
+    // Booted, rebooted into the update, rebooted back out of it.
+    await d.untilBoots(3);
     expect(d.flash.running).toBe(0);
     expect(d.installer.installedSeq).toBe(0);
     const again = await push(pkg, ['e2e-4']);
@@ -115,13 +115,22 @@ describe('push over the embedded broker', () => {
     const d = device('e2e-5', { hangSelfTest: true, selfTestMs: 200 });
     const { results } = await push(pkg, ['e2e-5']);
     expect(results[0]).toMatchObject({ state: 'rolled-back' });
-    await settle(100);
+    await d.untilBoots(3);
     expect(d.flash.running).toBe(0);
   }, 30_000);
 
   it('offers again to a device that comes online after the push started', async () => {
+    // The device boots only once the broker has seen the first offer go unanswered.
+    const offered = new Promise<void>((resolve) => {
+      const on = (packet: { topic: string }) => {
+        if (packet.topic !== 'canopy/e2e-late/ota/offer') return;
+        broker.instance.off('publish', on);
+        resolve();
+      };
+      broker.instance.on('publish', on);
+    });
     const pending = push(pkg, ['e2e-late']);
-    await settle(300);
+    await offered;
     device('e2e-late');
     expect((await pending).results[0]).toMatchObject({ state: 'confirmed' });
   }, 30_000);

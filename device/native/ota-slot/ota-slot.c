@@ -40,27 +40,26 @@ void xs_canopy_ota_slot_size(xsMachine *the)
 	xsmcSetInteger(xsResult, nextPartition(the)->size);
 }
 
-void xs_canopy_ota_begin(xsMachine *the)
+/* Opens the next slot; a handle still open from an abandoned transfer is dropped first. */
+static void openSlot(xsMachine *the, uint32_t size, const char *what)
 {
 	const esp_partition_t *p = nextPartition(the);
-	uint32_t size = (uint32_t)xsmcToInteger(xsArg(0));
 	if (gOta) {
 		esp_ota_abort(gOta);
 		gOta = 0;
 	}
-	check(the, esp_ota_begin(p, size, &gOta), "esp_ota_begin");
+	check(the, esp_ota_begin(p, size, &gOta), what);
 	gPartition = p;
+}
+
+void xs_canopy_ota_begin(xsMachine *the)
+{
+	openSlot(the, (uint32_t)xsmcToInteger(xsArg(0)), "esp_ota_begin");
 }
 
 void xs_canopy_ota_resume(xsMachine *the)
 {
-	const esp_partition_t *p = nextPartition(the);
-	if (gOta) {
-		esp_ota_abort(gOta);
-		gOta = 0;
-	}
-	check(the, esp_ota_begin(p, OTA_WITH_SEQUENTIAL_WRITES, &gOta), "esp_ota_begin (resume)");
-	gPartition = p;
+	openSlot(the, OTA_WITH_SEQUENTIAL_WRITES, "esp_ota_begin (resume)");
 }
 
 void xs_canopy_ota_write(xsMachine *the)
