@@ -1,19 +1,23 @@
 // Firmware entry (mcconfig builds this as the `main` module): the DeviceApp on Moddable. Which
 // sensors and which network it gets is chosen per platform in manifest.json: drivers and Wi-Fi
 // on esp32, a simulated model and the host network on lin.
+//
+// Every import here is a full module name. XS resolves a relative specifier against the
+// importer's module NAME ("main"), not its file (device/main.ts), so `../protocol/...` would type-check
+// and then abort at boot. `System` is a global installed by the IO manifests: the typings' module
+// `embedded:io/system` does not exist at run time.
 import config from 'mc/config';
-import System from 'embedded:io/system';
 import { createNetwork } from 'canopy/network';
 import { createSensors } from 'canopy/sensors';
 import { createOta } from 'canopy/ota';
-import trustStore from 'canopy/trust';
-import { pureVerifier } from '../protocol/ota/verifier';
-import { otaOptionsFromConfig, type DeviceOtaOptions } from './app/device-ota';
-import { DeviceApp } from './app/device-app';
-import { ConfigError, objectSource, resolveConfig } from './config';
-import { moddableClock } from './platform/moddable/clock';
-import { preferenceStorage } from './platform/moddable/storage';
-import type { DevicePlatform, LogLevel } from './platform/types';
+import trustStore from 'device/trust';
+import { pureVerifier } from 'protocol/ota/verifier';
+import { otaOptionsFromConfig, type DeviceOtaOptions } from 'device/app/device-ota';
+import { DeviceApp } from 'device/app/device-app';
+import { ConfigError, objectSource, resolveConfig } from 'device/config';
+import { moddableClock } from 'device/platform/moddable/clock';
+import { preferenceStorage } from 'device/platform/moddable/storage';
+import type { DevicePlatform, LogLevel } from 'device/platform/types';
 
 function log(level: LogLevel, message: string): void {
   trace(`[${level}] ${message}\n`);

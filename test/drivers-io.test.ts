@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type Digital from 'embedded:io/digital';
 import type Analog from 'embedded:io/analog';
 import type I2C from 'embedded:io/i2c';
-import type Dht22Capture from 'canopy/dht22-capture';
+import type Dht22Capture from 'device/native/dht22/dht22-capture';
 import type { AnalogClass, Dht22CaptureClass, DigitalClass, I2CClass } from '../device/drivers/io.ts';
 import type { Dht22Options } from '../device/drivers/dht22.ts';
 import type { Bh1750Options } from '../device/drivers/bh1750.ts';

@@ -71,7 +71,7 @@ export interface I2CDevice {
 
 export type I2CClass = IOClass<I2COptions, I2CDevice>;
 
-// ---- canopy/dht22-capture (device/native/dht22) ---------------------------------------------------
+// ---- device/native/dht22/dht22-capture (device/native/dht22) ---------------------------------------------------
 
 export interface Dht22CaptureOptions {
   pin: number;

@@ -5,15 +5,30 @@
 //
 // Verification only handles public data, so constant-time arithmetic is not needed here.
 
-const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
-const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
-const GX = 0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296n;
-const GY = 0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n;
-
 /** Jacobian point (X/Z², Y/Z³); Z = 0 is the point at infinity. */
 type Jacobian = [bigint, bigint, bigint];
-const INFINITY: Jacobian = [1n, 1n, 0n];
+
+// The curve's constants are made on first use, not when the module loads: the firmware preloads
+// this module (mcconfig runs it at build time and keeps its heap in flash), and the SDK 8.2.3 linker
+// (xsl) aborts with "corrupted size vs. prev_size" when a preloaded heap holds these 256-bit BigInts.
+let P: bigint;
+let N: bigint;
+let B: bigint;
+let GX: bigint;
+let GY: bigint;
+let INFINITY: Jacobian;
+let ready = false;
+
+function initCurve(): void {
+  if (ready) return;
+  P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+  N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+  GX = 0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296n;
+  GY = 0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n;
+  INFINITY = [1n, 1n, 0n];
+  ready = true;
+}
 
 function mod(a: bigint, m: bigint): bigint {
   const r = a % m;
@@ -78,6 +93,7 @@ function bytesToBig(b: Uint8Array): bigint {
 
 /** The affine point of a 65-byte uncompressed SEC 1 key, or undefined when it is not on P-256. */
 export function decodeP256Point(key: Uint8Array): [bigint, bigint] | undefined {
+  initCurve();
   if (key.length !== 65 || key[0] !== 0x04) return undefined;
   const x = bytesToBig(key.subarray(1, 33));
   const y = bytesToBig(key.subarray(33, 65));
@@ -92,6 +108,7 @@ export function decodeP256Point(key: Uint8Array): [bigint, bigint] | undefined {
  */
 export function p256Verify(publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== 64 || digest.length !== 32) return false;
+  initCurve();
   const q = decodeP256Point(publicKey);
   if (!q) return false;
   const r = bytesToBig(signature.subarray(0, 32));

@@ -1,7 +1,7 @@
-// Types for canopy/dht22-capture (dht22-capture.js + dht22-capture.c, ESP32 only). Ambient, so the
+// Types for device/native/dht22/dht22-capture (dht22-capture.js + dht22-capture.c, ESP32 only). Ambient, so the
 // same file serves `npm run typecheck` (device/ is included) and mcconfig (which maps the module
 // specifier to this file when the manifest in this folder is included).
-declare module 'canopy/dht22-capture' {
+declare module 'device/native/dht22/dht22-capture' {
   export default class Dht22Capture {
     /**
      * Claims `pin` for the DHT22 data line: an RMT RX channel (1 µs resolution) on the pin, and the

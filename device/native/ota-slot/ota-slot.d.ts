@@ -1,6 +1,6 @@
-// Types for canopy/ota-slot (ota-slot.js + ota-slot.c, ESP32 only); see ota-slot.c for what each
+// Types for device/native/ota-slot/ota-slot (ota-slot.js + ota-slot.c, ESP32 only); see ota-slot.c for what each
 // call does in ESP-IDF terms.
-declare module 'canopy/ota-slot' {
+declare module 'device/native/ota-slot/ota-slot' {
   const OtaSlot: {
     slotSize(): number;
     begin(size: number): void;

@@ -4,14 +4,14 @@
 import Digital from 'embedded:io/digital';
 import Analog from 'embedded:io/analog';
 import I2C from 'embedded:io/i2c';
-import Dht22Capture from 'canopy/dht22-capture';
-import { Dht22 } from '../../drivers/dht22';
-import { Bh1750, type Bh1750Address } from '../../drivers/bh1750';
-import { Ldr } from '../../drivers/ldr';
-import { Pir } from '../../drivers/pir';
-import type { DigitalClass, AnalogClass, I2CClass } from '../../drivers/io';
-import type { DeviceConfig } from '../../config';
-import type { DeviceClock, DeviceSensors } from '../types';
+import Dht22Capture from 'device/native/dht22/dht22-capture';
+import { Dht22 } from 'device/drivers/dht22';
+import { Bh1750, type Bh1750Address } from 'device/drivers/bh1750';
+import { Ldr } from 'device/drivers/ldr';
+import { Pir } from 'device/drivers/pir';
+import type { DigitalClass, AnalogClass, I2CClass } from 'device/drivers/io';
+import type { DeviceConfig } from 'device/config';
+import type { DeviceClock, DeviceSensors } from 'device/platform/types';
 
 function open<T>(what: string, make: () => T): T | undefined {
   try {

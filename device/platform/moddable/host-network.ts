@@ -1,7 +1,7 @@
 // The lin (mcsim) network: the host's own network is up whenever the simulator runs.
 import { tlsSocket } from 'canopy/tls';
-import type { DeviceNetwork } from '../types';
-import { SocketConnection, tcpSocket } from './connection';
+import type { DeviceNetwork } from 'device/platform/types';
+import { SocketConnection, tcpSocket } from 'device/platform/moddable/connection';
 
 export function createNetwork(_options: unknown): DeviceNetwork {
   return {

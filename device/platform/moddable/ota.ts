@@ -1,9 +1,9 @@
-// OTA on the ESP32 firmware: the update slot through canopy/ota-slot (device/native/ota-slot),
+// OTA on the ESP32 firmware: the update slot through the native module device/native/ota-slot/ota-slot,
 // the installer's records in NVS, and the rollback done at restart, after the app has told the
 // broker why (esp_ota_mark_app_invalid_rollback_and_reboot reboots at once).
-import OtaSlot from 'canopy/ota-slot';
+import OtaSlot from 'device/native/ota-slot/ota-slot';
 import Preference from 'preference';
-import type { OtaFlash, OtaRecordStore } from '../../../protocol/ota/installer';
+import type { OtaFlash, OtaRecordStore } from 'protocol/ota/installer';
 
 const DOMAIN = 'canopy-ota';
 /** Under the NVS blob limit Moddable's preference accepts per value. */
@@ -41,20 +41,24 @@ export const nvsRecords: OtaRecordStore = {
 
 let rollbackRequested = false;
 
-export const slotFlash: OtaFlash = {
-  slotSize: OtaSlot.slotSize(),
-  begin: (size) => OtaSlot.begin(size),
-  resume: () => OtaSlot.resume(),
-  write: (offset, bytes) => OtaSlot.write(offset, bytes),
-  read: (offset, length) => new Uint8Array(OtaSlot.read(offset, length)),
-  complete: () => OtaSlot.complete(),
-  abort: () => OtaSlot.abort(),
-  runningState: () => (OtaSlot.state() === 1 ? 'pending-verify' : 'valid'),
-  markValid: () => OtaSlot.markValid(),
-  markInvalid: () => {
-    rollbackRequested = true;
-  },
-};
+// Made when the app asks, not when the module loads: the firmware preloads this module at build
+// time, where the slot's native functions cannot run (xsl: "link: unavailable function").
+function slotFlash(): OtaFlash {
+  return {
+    slotSize: OtaSlot.slotSize(),
+    begin: (size) => OtaSlot.begin(size),
+    resume: () => OtaSlot.resume(),
+    write: (offset, bytes) => OtaSlot.write(offset, bytes),
+    read: (offset, length) => new Uint8Array(OtaSlot.read(offset, length)),
+    complete: () => OtaSlot.complete(),
+    abort: () => OtaSlot.abort(),
+    runningState: () => (OtaSlot.state() === 1 ? 'pending-verify' : 'valid'),
+    markValid: () => OtaSlot.markValid(),
+    markInvalid: () => {
+      rollbackRequested = true;
+    },
+  };
+}
 
 /** At restart: roll back if the installer rejected the running image. Returns only if not. */
 export function rollbackIfRequested(): void {
@@ -62,5 +66,5 @@ export function rollbackIfRequested(): void {
 }
 
 export function createOta(): { flash: OtaFlash; store: OtaRecordStore; rollbackIfRequested(): void } {
-  return { flash: slotFlash, store: nvsRecords, rollbackIfRequested };
+  return { flash: slotFlash(), store: nvsRecords, rollbackIfRequested };
 }

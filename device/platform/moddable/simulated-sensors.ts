@@ -2,8 +2,8 @@
 // model (diurnal temperature and humidity, day/night light, motion now and then) so the same
 // firmware publishes plausible telemetry on a desktop. The host simulator has richer, seeded
 // models of its own.
-import type { DeviceConfig } from '../../config';
-import type { DeviceClock, DeviceSensors } from '../types';
+import type { DeviceConfig } from 'device/config';
+import type { DeviceClock, DeviceSensors } from 'device/platform/types';
 
 const DAY_MS = 86_400_000;
 

@@ -3,7 +3,7 @@
 // resources, as Moddable's TLS does; SNI is the broker's host name.
 import TLSSocket from 'embedded:io/socket/tcp/tls';
 import TCP from 'embedded:io/socket/tcp';
-import type { SocketFactory } from './connection';
+import type { SocketFactory } from 'device/platform/moddable/connection';
 
 export const tlsSocket: SocketFactory = (o) =>
   new TLSSocket({

@@ -5,8 +5,8 @@ import SNTP from 'sntp';
 import Time from 'time';
 import Timer from 'timer';
 import { tlsSocket } from 'canopy/tls';
-import type { DeviceNetwork, LinkState } from '../types';
-import { SocketConnection, tcpSocket } from './connection';
+import type { DeviceNetwork, LinkState } from 'device/platform/types';
+import { SocketConnection, tcpSocket } from 'device/platform/moddable/connection';
 
 export interface WifiOptions {
   ssid?: string;
