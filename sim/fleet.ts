@@ -2,7 +2,7 @@
 // and, when faults are wanted, its own fault proxy in front of the broker (so one device can be
 // partitioned while the others carry on). Faults and power loss are methods here; sim/runner.ts
 // schedules them from a scenario's timeline.
-import { buildXsBundle } from '../host/xs/bundle.ts';
+import { simulatorProgram } from '../host/xs/program.ts';
 import { XsDevice } from '../host/xs/device-host.ts';
 import type { Clock } from '../host/xs/timers.ts';
 import type { SimDevice, SimDeviceEvent } from '../host/sim-device.ts';
@@ -11,7 +11,6 @@ import { SensorModel } from './models.ts';
 import { NodeDevice } from './node-device.ts';
 import type { DeviceGroup } from './scenario.ts';
 import { parseBrokerUrl } from '../protocol/broker-url.ts';
-import { fileURLToPath } from 'node:url';
 
 export interface FleetMember {
   id: string;
@@ -38,13 +37,9 @@ export interface FleetOptions {
   deviceConfig?: Record<string, unknown>;
 }
 
-const deviceEntry = fileURLToPath(new URL('../device/xsnap-main.ts', import.meta.url));
-let bundle: Promise<string> | undefined;
-
-/** The firmware bundled for the XS engine, built once per process. */
-export function deviceBundleCode(): Promise<string> {
-  bundle ??= buildXsBundle({ entry: deviceEntry }).then((b) => b.code);
-  return bundle;
+/** The firmware for the XS engine (its modules under their manifest names), built once per process. */
+export async function deviceBundleCode(): Promise<string> {
+  return (await simulatorProgram()).code;
 }
 
 /** Every device id of the groups, in order: `${prefix}-${n}`. */

@@ -1,13 +1,11 @@
-// The device firmware bundled for the XS engine once per test file, as the simulator ships it.
+// The device firmware for the XS engine, as the simulator ships it: manifest.json's xsnap platform,
+// loaded module by module under the firmware's module names (host/xs/program.ts).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildXsBundle, type XsBundle } from '../../host/xs/bundle.ts';
+import { simulatorProgram, type XsProgram } from '../../host/xs/program.ts';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-let bundle: Promise<XsBundle> | undefined;
-
-export function deviceBundle(): Promise<XsBundle> {
-  bundle ??= buildXsBundle({ entry: join(root, 'device', 'xsnap-main.ts') });
-  return bundle;
+export function deviceBundle(): Promise<XsProgram> {
+  return simulatorProgram();
 }
