@@ -4,65 +4,21 @@
 // socket and no timer, so the device (XS), the simulator and the CLI run this same code.
 import { encode } from '../mqtt/encode';
 import { PacketParser } from '../mqtt/parser';
-import { MqttProtocolError, SUBACK_FAILURE, connackReason } from '../mqtt/packets';
+import { MqttProtocolError, connackReason } from '../mqtt/packets';
 import type { Packet, PublishPacket, QoS, Subscription, Will } from '../mqtt/packets';
 import { validateTopicName } from '../mqtt/topic-filter';
 import { utf8Encode } from '../utf8';
-import { Backoff, type BackoffOptions } from './backoff';
+import { Keepalive } from './keepalive';
 import type { OutboundMessage } from './message';
+import type { SessionOptions, SessionOutput, SessionState } from './options';
 import { Outbox } from './outbox';
+import { PacketIds } from './packet-ids';
+import { Reconnect } from './reconnect';
 import { Subscriptions } from './subscriptions';
 import type { SessionEvent } from './events';
 
 export type { SessionEvent } from './events';
-
-export interface StatusOptions {
-  /** Retained status topic: "online" after every CONNACK, "offline" as the will. */
-  topic: string;
-  online?: Uint8Array;
-  offline?: Uint8Array;
-  qos?: QoS;
-  /** Publish "offline" ourselves before a clean DISCONNECT (which suppresses the will). */
-  announceOffline?: boolean;
-}
-
-export interface SessionOptions {
-  clientId: string;
-  /** Keep the broker's session across connections (needed for exactly-once across drops). */
-  cleanSession?: boolean;
-  /** Seconds; 0 disables keepalive. */
-  keepalive?: number;
-  username?: string;
-  password?: Uint8Array;
-  /** Explicit will; defaults to the status topic's "offline" when `status` is given. */
-  will?: Will;
-  status?: StatusOptions;
-  /** Most QoS 1/2 publishes awaiting an ack at once. */
-  inflightWindow?: number;
-  outbox?: Outbox;
-  backoff?: BackoffOptions;
-  /** [0, 1) source for backoff jitter; inject a seeded one for reproducible runs. */
-  random?: () => number;
-  /** Time allowed for the transport to connect, and then for CONNACK. */
-  connectTimeoutMs?: number;
-  /** How long `disconnect` waits for in-flight messages before sending DISCONNECT. */
-  drainTimeoutMs?: number;
-  maxPacketSize?: number;
-}
-
-export type SessionState = 'idle' | 'waiting' | 'connecting' | 'handshake' | 'connected' | 'closing' | 'closed';
-
-export interface SessionOutput {
-  /** Bytes to write, in order. */
-  send: Uint8Array[];
-  events: SessionEvent[];
-  /** Open a transport connection, then call `connectionMade` (or `connectionLost`). */
-  open: boolean;
-  /** Close the current connection; do not report its loss. */
-  close: boolean;
-  /** Call `tick` at this time (ms, same clock as `now`), if set. */
-  deadline: number | undefined;
-}
+export type { SessionOptions, SessionOutput, SessionState, StatusOptions } from './options';
 
 const ONLINE = utf8Encode('online');
 const OFFLINE = utf8Encode('offline');
@@ -73,8 +29,8 @@ export class Session {
   readonly outbox: Outbox;
   readonly subscriptions = new Subscriptions();
   private readonly options: SessionOptions;
-  private readonly backoff: Backoff;
-  private readonly random: () => number;
+  private readonly reconnect: Reconnect;
+  private readonly keepalive: Keepalive;
   private readonly window: number;
   private readonly will: Will | undefined;
 
@@ -84,24 +40,21 @@ export class Session {
   private readonly inflight = new Map<number, OutboundMessage>();
   /** QoS 2 packet ids received and not yet released: a resent PUBLISH is not delivered twice. */
   private readonly inboundQos2 = new Set<number>();
-  private nextPacketId = 1;
+  private readonly packetIds = new PacketIds();
 
   private out: Uint8Array[] = [];
   private events: SessionEvent[] = [];
   private wantOpen = false;
   private wantClose = false;
   private timer: number | undefined;
-  private lastSent = 0;
-  private lastReceived = 0;
-  private pingOutstanding = false;
 
   constructor(options: SessionOptions) {
     this.options = options;
     this.clientId = options.clientId;
     this.keepaliveMs = (options.keepalive ?? 60) * 1000;
+    this.keepalive = new Keepalive(this.keepaliveMs);
     this.outbox = options.outbox ?? new Outbox();
-    this.backoff = new Backoff(options.backoff);
-    this.random = options.random ?? Math.random;
+    this.reconnect = new Reconnect({ backoff: options.backoff, random: options.random });
     this.window = options.inflightWindow ?? 16;
     this.parser = new PacketParser({ maxPacketSize: options.maxPacketSize });
     if (!(this.window >= 1 && this.window <= 65535)) throw new RangeError(`inflightWindow must be 1..65535, got ${this.window}`);
@@ -115,7 +68,7 @@ export class Session {
     // Messages that were in flight when the device lost power go out again first, with DUP.
     for (const m of this.outbox.restore()) {
       this.inflight.set(m.packetId as number, m);
-      if (m.packetId !== undefined && m.packetId >= this.nextPacketId) this.nextPacketId = (m.packetId % 65535) + 1;
+      if (m.packetId !== undefined) this.packetIds.restored(m.packetId);
     }
   }
 
@@ -137,7 +90,7 @@ export class Session {
     if (this.st !== 'connecting') return;
     this.st = 'handshake';
     this.parser = new PacketParser({ maxPacketSize: this.options.maxPacketSize });
-    this.lastReceived = now;
+    this.keepalive.received(now);
     this.write(
       {
         type: 'connect',
@@ -165,7 +118,7 @@ export class Session {
 
   dataReceived(bytes: Uint8Array, now: number): void {
     if (this.st !== 'handshake' && this.st !== 'connected' && this.st !== 'closing') return;
-    this.lastReceived = now;
+    this.keepalive.received(now);
     let packets: Packet[];
     try {
       packets = this.parser.push(bytes);
@@ -194,7 +147,7 @@ export class Session {
         this.lose(now, 'no CONNACK within the connect timeout', true);
         break;
       case 'connected':
-        this.keepalive(now);
+        this.keepaliveDue(now);
         break;
       case 'closing':
         this.sendDisconnect(now);
@@ -303,17 +256,13 @@ export class Session {
         this.write({ type: 'pubcomp', packetId: p.packetId }, now);
         return;
       case 'suback':
-        return this.onSuback(p.packetId, p.granted);
-      case 'unsuback': {
-        const pending = this.subscriptions.pending.get(p.packetId);
-        if (!pending || pending.kind !== 'unsubscribe') return;
-        this.subscriptions.pending.delete(p.packetId);
-        for (const f of pending.filters) this.subscriptions.unsubAcked(f);
-        this.events.push({ type: 'unsubscribed', filters: pending.filters });
+        this.events.push(...this.subscriptions.onSuback(p.packetId, p.granted));
         return;
-      }
+      case 'unsuback':
+        this.events.push(...this.subscriptions.onUnsuback(p.packetId));
+        return;
       case 'pingresp':
-        this.pingOutstanding = false;
+        this.keepalive.settle();
         return;
       default:
         this.events.push({ type: 'protocol-error', rule: 'unexpected-packet', message: `a broker must not send ${p.type.toUpperCase()}` });
@@ -333,8 +282,8 @@ export class Session {
       return;
     }
     this.st = 'connected';
-    this.backoff.reset();
-    this.pingOutstanding = false;
+    this.reconnect.connected(now);
+    this.keepalive.settle();
     this.events.push({ type: 'connected', sessionPresent });
     this.resendInflight(now);
     // Subscriptions go before the birth: a broker handles one connection's packets in order, so
@@ -346,7 +295,7 @@ export class Session {
     // back, so "online" must be said again each time.
     if (status) this.sendTransient(status.topic, status.online ?? ONLINE, status.qos ?? 1, now);
     this.pump(now);
-    this.armKeepalive();
+    this.timer = this.keepalive.deadline();
   }
 
   private onPublish(p: PublishPacket, now: number): void {
@@ -365,22 +314,6 @@ export class Session {
 
   private deliver(p: PublishPacket): void {
     this.events.push({ type: 'message', topic: p.topic, payload: p.payload, qos: p.qos, retain: p.retain, dup: p.dup });
-  }
-
-  private onSuback(packetId: number, granted: number[]): void {
-    const pending = this.subscriptions.pending.get(packetId);
-    if (!pending || pending.kind !== 'subscribe') return;
-    this.subscriptions.pending.delete(packetId);
-    pending.subscriptions.forEach((s, i) => {
-      const g = granted[i];
-      if (g === SUBACK_FAILURE || g === undefined) {
-        this.subscriptions.acked(s.topic, false);
-        this.events.push({ type: 'subscribe-failed', filter: s.topic, requestedQos: s.qos });
-      } else {
-        this.subscriptions.acked(s.topic, true);
-        this.events.push({ type: 'subscribed', filter: s.topic, requestedQos: s.qos, grantedQos: g as QoS });
-      }
-    });
   }
 
   // --- outbound ------------------------------------------------------------------------------
@@ -449,52 +382,26 @@ export class Session {
     }
   }
 
-  /** Next id in 1..65535 not held by an in-flight message or a pending (un)subscribe. */
   private allocatePacketId(): number {
-    for (let tries = 0; tries < 65535; tries++) {
-      const id = this.nextPacketId;
-      this.nextPacketId = id === 65535 ? 1 : id + 1;
-      if (!this.inflight.has(id) && !this.subscriptions.pending.has(id)) return id;
-    }
-    throw new Error('all 65535 packet ids are in use');
+    return this.packetIds.allocate((id) => this.inflight.has(id) || this.subscriptions.pending.has(id));
   }
 
   private write(packet: Packet, now: number): void {
     this.out.push(encode(packet));
-    this.lastSent = now;
+    this.keepalive.sent(now);
   }
 
   // --- timers and connection lifecycle ----------------------------------------------------
 
-  /**
-   * PINGREQ when we have sent nothing for a keepalive interval (MQTT-3.1.2-23) or heard nothing
-   * for one; the connection is dead after 1.5 intervals of silence from the broker.
-   */
-  private keepalive(now: number): void {
-    if (this.keepaliveMs === 0) {
-      this.timer = undefined;
+  private keepaliveDue(now: number): void {
+    const due = this.keepalive.due(now);
+    if (due?.kind === 'dead') {
+      this.events.push({ type: 'keepalive-timeout', silentMs: due.silentMs });
+      this.lose(now, `no traffic from the broker for ${due.silentMs} ms`, true);
       return;
     }
-    if (now - this.lastReceived >= this.keepaliveMs * 1.5) {
-      this.events.push({ type: 'keepalive-timeout', silentMs: now - this.lastReceived });
-      this.lose(now, `no traffic from the broker for ${now - this.lastReceived} ms`, true);
-      return;
-    }
-    if (!this.pingOutstanding && (now - this.lastSent >= this.keepaliveMs || now - this.lastReceived >= this.keepaliveMs)) {
-      this.write({ type: 'pingreq' }, now);
-      this.pingOutstanding = true;
-    }
-    this.armKeepalive();
-  }
-
-  private armKeepalive(): void {
-    if (this.keepaliveMs === 0) {
-      this.timer = undefined;
-      return;
-    }
-    const dead = this.lastReceived + this.keepaliveMs * 1.5;
-    const ping = this.pingOutstanding ? Infinity : Math.min(this.lastSent, this.lastReceived) + this.keepaliveMs;
-    this.timer = Math.min(dead, ping);
+    if (due?.kind === 'ping') this.write({ type: 'pingreq' }, now);
+    this.timer = this.keepalive.deadline();
   }
 
   private requestOpen(now: number): void {
@@ -506,9 +413,9 @@ export class Session {
   /** Connection gone (or to be closed by us); schedule the next attempt. */
   private lose(now: number, reason: string, closeIt: boolean): void {
     if (closeIt) this.wantClose = true;
-    this.pingOutstanding = false;
+    this.keepalive.settle();
     this.subscriptions.pending.clear();
-    const delay = this.backoff.next(this.random);
+    const delay = this.reconnect.delay(now);
     this.st = 'waiting';
     this.timer = now + delay;
     this.events.push({ type: 'connection-lost', reason, reconnectAt: this.timer });
