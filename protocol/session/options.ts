@@ -30,6 +30,11 @@ export interface SessionOptions {
   inflightWindow?: number;
   outbox?: Outbox;
   backoff?: BackoffOptions;
+  /**
+   * Ms a connection must stay up before a loss restarts the backoff from its base; default one
+   * keepalive interval (60 s with keepalive off). Shorter-lived connections keep backing off.
+   */
+  stableAfterMs?: number;
   /** [0, 1) source for backoff jitter; inject a seeded one for reproducible runs. */
   random?: () => number;
   /** Time allowed for the transport to connect, and then for CONNACK. */

@@ -54,7 +54,11 @@ export class Session {
     this.keepaliveMs = (options.keepalive ?? 60) * 1000;
     this.keepalive = new Keepalive(this.keepaliveMs);
     this.outbox = options.outbox ?? new Outbox();
-    this.reconnect = new Reconnect({ backoff: options.backoff, random: options.random });
+    this.reconnect = new Reconnect({
+      backoff: options.backoff,
+      random: options.random,
+      stableMs: options.stableAfterMs ?? (this.keepaliveMs || 60_000),
+    });
     this.window = options.inflightWindow ?? 16;
     this.parser = new PacketParser({ maxPacketSize: options.maxPacketSize });
     if (!(this.window >= 1 && this.window <= 65535)) throw new RangeError(`inflightWindow must be 1..65535, got ${this.window}`);
