@@ -288,6 +288,9 @@ export class Session {
     this.st = 'connected';
     this.reconnect.connected(now);
     this.keepalive.settle();
+    // Without a broker session no PUBREL is coming for the QoS 2 ids we hold, and the broker may
+    // reuse them for new messages, which must then be delivered (MQTT-3.1.2-6, MQTT-4.3.3).
+    if (!sessionPresent || this.options.cleanSession) this.inboundQos2.clear();
     this.events.push({ type: 'connected', sessionPresent });
     this.resendInflight(now);
     // Subscriptions go before the birth: a broker handles one connection's packets in order, so
