@@ -5,7 +5,7 @@
 import { encode } from '../mqtt/encode';
 import { PacketParser } from '../mqtt/parser';
 import { MqttProtocolError, connackReason } from '../mqtt/packets';
-import type { Packet, PublishPacket, QoS, Subscription, Will } from '../mqtt/packets';
+import type { ConnectPacket, Packet, PublishPacket, QoS, Subscription, Will } from '../mqtt/packets';
 import { validateTopicName } from '../mqtt/topic-filter';
 import { utf8Encode } from '../utf8';
 import { Keepalive } from './keepalive';
@@ -69,6 +69,10 @@ export class Session {
       qos: options.status.qos ?? 1,
       retain: true,
     });
+    // A CONNECT the options make unencodable (an empty client id without a clean session,
+    // MQTT-3.1.3-7; a password without a user name) is refused here, where the caller can
+    // report it, not later inside a socket callback.
+    encode(this.connectPacket());
     // Messages that were in flight when the device lost power go out again first, with DUP.
     for (const m of this.outbox.restore()) {
       this.inflight.set(m.packetId as number, m);
@@ -95,18 +99,7 @@ export class Session {
     this.st = 'handshake';
     this.parser = new PacketParser({ maxPacketSize: this.options.maxPacketSize });
     this.keepalive.received(now);
-    this.write(
-      {
-        type: 'connect',
-        clientId: this.clientId,
-        cleanSession: this.options.cleanSession ?? false,
-        keepalive: this.keepaliveMs / 1000,
-        username: this.options.username,
-        password: this.options.password,
-        will: this.will,
-      },
-      now,
-    );
+    this.write(this.connectPacket(), now);
     this.timer = now + (this.options.connectTimeoutMs ?? 10_000);
   }
 
@@ -391,6 +384,12 @@ export class Session {
 
   private allocatePacketId(): number {
     return this.packetIds.allocate((id) => this.inflight.has(id) || this.subscriptions.pending.has(id));
+  }
+
+  private connectPacket(): ConnectPacket {
+    const o = this.options;
+    const cleanSession = o.cleanSession ?? false;
+    return { type: 'connect', clientId: this.clientId, cleanSession, keepalive: this.keepaliveMs / 1000, username: o.username, password: o.password, will: this.will };
   }
 
   private write(packet: Packet, now: number): void {
