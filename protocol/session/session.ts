@@ -84,6 +84,11 @@ export class Session {
     return this.st;
   }
 
+  /** Largest inbound packet accepted; a larger one is a protocol error at its header. */
+  get maxPacketSize(): number {
+    return this.parser.maxPacketSize;
+  }
+
   get inflightCount(): number {
     return this.inflight.size;
   }
