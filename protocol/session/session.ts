@@ -9,10 +9,9 @@ import type { ConnectPacket, Packet, PublishPacket, QoS, Subscription, Will } fr
 import { validateTopicName } from '../mqtt/topic-filter';
 import { utf8Encode } from '../utf8';
 import { Keepalive } from './keepalive';
-import type { OutboundMessage } from './message';
+import { Inflight } from './inflight';
 import type { SessionOptions, SessionOutput, SessionState } from './options';
 import { Outbox } from './outbox';
-import { PacketIds } from './packet-ids';
 import { Reconnect } from './reconnect';
 import { Subscriptions } from './subscriptions';
 import type { SessionEvent } from './events';
@@ -31,16 +30,13 @@ export class Session {
   private readonly options: SessionOptions;
   private readonly reconnect: Reconnect;
   private readonly keepalive: Keepalive;
-  private readonly window: number;
   private readonly will: Will | undefined;
 
   private st: SessionState = 'idle';
   private parser: PacketParser;
-  /** In flight by packet id; a Map keeps send order, which resends must preserve (MQTT-4.6). */
-  private readonly inflight = new Map<number, OutboundMessage>();
+  private readonly inflight: Inflight;
   /** QoS 2 packet ids received and not yet released: a resent PUBLISH is not delivered twice. */
   private readonly inboundQos2 = new Set<number>();
-  private readonly packetIds = new PacketIds();
 
   private out: Uint8Array[] = [];
   private events: SessionEvent[] = [];
@@ -59,9 +55,7 @@ export class Session {
       random: options.random,
       stableMs: options.stableAfterMs ?? (this.keepaliveMs || 60_000),
     });
-    this.window = options.inflightWindow ?? 16;
     this.parser = new PacketParser({ maxPacketSize: options.maxPacketSize });
-    if (!(this.window >= 1 && this.window <= 65535)) throw new RangeError(`inflightWindow must be 1..65535, got ${this.window}`);
     if (options.status) validateTopicName(options.status.topic);
     this.will = options.will ?? (options.status && {
       topic: options.status.topic,
@@ -73,11 +67,7 @@ export class Session {
     // MQTT-3.1.3-7; a password without a user name) is refused here, where the caller can
     // report it, not later inside a socket callback.
     encode(this.connectPacket());
-    // Messages that were in flight when the device lost power go out again first, with DUP.
-    for (const m of this.outbox.restore()) {
-      this.inflight.set(m.packetId as number, m);
-      if (m.packetId !== undefined) this.packetIds.restored(m.packetId);
-    }
+    this.inflight = new Inflight(this.outbox, options.inflightWindow ?? 16, (id) => this.subscriptions.pending.has(id));
   }
 
   get state(): SessionState {
@@ -197,8 +187,7 @@ export class Session {
       return;
     }
     this.st = 'closing';
-    // An unacknowledged birth is superseded by the "offline" below; waiting for it gains nothing.
-    for (const [id, m] of this.inflight) if (m.transient) this.inflight.delete(id);
+    this.inflight.dropTransient();
     const status = this.options.status;
     if (status && status.announceOffline !== false) {
       this.sendTransient(status.topic, status.offline ?? OFFLINE, status.qos ?? 1, now);
@@ -234,25 +223,18 @@ export class Session {
         return this.onPublish(p, now);
       case 'puback':
       case 'pubcomp': {
-        const m = this.inflight.get(p.packetId);
-        if (!m || m.qos !== (p.type === 'puback' ? 1 : 2)) return;
-        this.inflight.delete(p.packetId);
-        this.outbox.complete(m);
+        const m = this.inflight.acked(p.packetId, p.type === 'puback' ? 1 : 2);
+        if (!m) return;
         if (!m.transient) this.events.push({ type: 'delivered', id: m.id, topic: m.topic, qos: m.qos });
         this.pump(now);
         this.maybeFinishClosing(now);
         return;
       }
-      case 'pubrec': {
-        const m = this.inflight.get(p.packetId);
-        if (m && m.qos === 2 && m.phase !== 'pubrel') {
-          m.phase = 'pubrel';
-          this.outbox.update(m);
-        }
+      case 'pubrec':
+        this.inflight.received(p.packetId);
         // Also answers an unknown id: the broker holds that id until it gets PUBREL.
         this.write({ type: 'pubrel', packetId: p.packetId }, now);
         return;
-      }
       case 'pubrel':
         this.inboundQos2.delete(p.packetId);
         this.write({ type: 'pubcomp', packetId: p.packetId }, now);
@@ -290,7 +272,7 @@ export class Session {
     // reuse them for new messages, which must then be delivered (MQTT-3.1.2-6, MQTT-4.3.3).
     if (!sessionPresent || this.options.cleanSession) this.inboundQos2.clear();
     this.events.push({ type: 'connected', sessionPresent });
-    this.resendInflight(now);
+    for (const packet of this.inflight.resend()) this.write(packet, now);
     // Subscriptions go before the birth: a broker handles one connection's packets in order, so
     // whoever sees "online" can already reach us (a command sent on seeing it is not lost).
     this.subscriptions.reconnected(sessionPresent);
@@ -323,72 +305,31 @@ export class Session {
 
   // --- outbound ------------------------------------------------------------------------------
 
-  /**
-   * A reconnect resends every unacknowledged PUBLISH with DUP and every PUBREL, in order
-   * (MQTT-4.4.0-1). PUBREL is resent even when CONNACK says there is no session: after PUBREC
-   * the broker owns the message, and some brokers (aedes) report no session for a client that
-   * merely has no subscriptions while still holding its QoS 2 state; publishing again there
-   * would deliver twice.
-   */
-  private resendInflight(now: number): void {
-    for (const [id, m] of [...this.inflight]) {
-      if (m.transient) {
-        this.inflight.delete(id);
-        continue;
-      }
-      if (m.phase === 'pubrel') this.write({ type: 'pubrel', packetId: id }, now);
-      else this.write({ type: 'publish', topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup: true, packetId: id }, now);
-    }
-  }
-
   /** Moves queued messages onto the wire while the window has room. Order is kept. */
   private pump(now: number): void {
     if (this.st !== 'connected' && this.st !== 'closing') return;
-    for (let m = this.outbox.peek(); m; m = this.outbox.peek()) {
-      if (m.qos > 0 && this.inflight.size >= this.window) return;
-      this.outbox.take();
-      if (m.qos === 0) {
-        this.write({ type: 'publish', topic: m.topic, payload: m.payload, qos: 0, retain: m.retain, dup: false }, now);
-        this.events.push({ type: 'delivered', id: m.id, topic: m.topic, qos: 0 });
-        continue;
-      }
-      m.packetId = this.allocatePacketId();
-      m.phase = 'publish';
-      this.outbox.update(m);
-      this.inflight.set(m.packetId, m);
-      this.write({ type: 'publish', topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup: false, packetId: m.packetId }, now);
-    }
+    const { packets, sentQos0 } = this.inflight.fill();
+    for (const packet of packets) this.write(packet, now);
+    for (const m of sentQos0) this.events.push({ type: 'delivered', id: m.id, topic: m.topic, qos: 0 });
   }
 
-  /** Birth and "offline" announcements: ahead of the window, never stored. */
   private sendTransient(topic: string, payload: Uint8Array, qos: QoS, now: number): void {
-    if (qos === 0) {
-      this.write({ type: 'publish', topic, payload, qos: 0, retain: true, dup: false }, now);
-      return;
-    }
-    const packetId = this.allocatePacketId();
-    const m: OutboundMessage = { id: 0, topic, payload, qos, retain: true, packetId, phase: 'publish', transient: true };
-    this.inflight.set(packetId, m);
-    this.write({ type: 'publish', topic, payload, qos, retain: true, dup: false, packetId }, now);
+    this.write(this.inflight.transient(topic, payload, qos), now);
   }
 
   private sendSubscriptions(now: number): void {
     const subs = this.subscriptions.toSubscribe();
     if (subs.length > 0) {
-      const packetId = this.allocatePacketId();
+      const packetId = this.inflight.allocateId();
       this.subscriptions.pending.set(packetId, { kind: 'subscribe', subscriptions: subs });
       this.write({ type: 'subscribe', packetId, subscriptions: subs }, now);
     }
     const filters = this.subscriptions.toUnsubscribe();
     if (filters.length > 0) {
-      const packetId = this.allocatePacketId();
+      const packetId = this.inflight.allocateId();
       this.subscriptions.pending.set(packetId, { kind: 'unsubscribe', filters });
       this.write({ type: 'unsubscribe', packetId, topics: filters }, now);
     }
-  }
-
-  private allocatePacketId(): number {
-    return this.packetIds.allocate((id) => this.inflight.has(id) || this.subscriptions.pending.has(id));
   }
 
   private connectPacket(): ConnectPacket {
