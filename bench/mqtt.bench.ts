@@ -1,5 +1,6 @@
 // MQTT: encode + parse a QoS 1 PUBLISH with a 24-byte payload (a telemetry sample), ours vs
-// mqtt-packet, interleaved in the same run.
+// mqtt-packet, interleaved in the same run; and reassembly of 1 MB and 4 MB messages arriving in
+// 1,460-byte pieces (one TCP segment each), which was quadratic before issue 11.4.
 import mqttPacket from 'mqtt-packet';
 import { encode } from '../protocol/mqtt/encode.ts';
 import { PacketParser } from '../protocol/mqtt/parser.ts';
@@ -56,9 +57,33 @@ export default async function (): Promise<BenchRow[]> {
   );
   if (refCount === 0) throw new Error('reference parser produced nothing');
 
+  const reassembly = [1, 4].map((mb) => {
+    const big = encode({ type: 'publish', topic, payload: new Uint8Array(mb << 20), qos: 1, retain: false, dup: false, packetId: 9 });
+    const pieces: Uint8Array[] = [];
+    for (let at = 0; at < big.length; at += 1460) pieces.push(big.subarray(at, at + 1460));
+    const bufPieces = pieces.map((p) => Buffer.from(p.buffer, p.byteOffset, p.length));
+    const parser = new PacketParser();
+    const before = refCount;
+    const r = compare(
+      () => {
+        let n = 0;
+        for (const p of pieces) n += parser.push(p).length;
+        if (n !== 1) throw new Error('reassembly failed');
+      },
+      () => {
+        for (const p of bufPieces) refParser.parse(p);
+      },
+      1,
+      3,
+    );
+    if (refCount === before) throw new Error('reference parser reassembled nothing');
+    return row(`mqtt: reassemble ${mb} MB PUBLISH from 1,460 B pieces`, r.ours * mb, 'MB/s', 'mqtt-packet 9 parser', r.reference * mb);
+  });
+
   return [
     row('mqtt: encode+parse QoS 1 PUBLISH, 24 B payload', both.ours, 'packets/s', 'mqtt-packet 9 generate+parse', both.reference),
     row('mqtt: encode QoS 1 PUBLISH', enc.ours, 'packets/s', 'mqtt-packet 9 generate', enc.reference),
     row('mqtt: parse QoS 1 PUBLISH', parse.ours, 'packets/s', 'mqtt-packet 9 parser', parse.reference),
+    ...reassembly,
   ];
 }

@@ -24,6 +24,8 @@ export interface DeviceConfig {
   pirWarmupMs: number;
   /** Most messages kept while offline. */
   outboxLimit: number;
+  /** Largest inbound MQTT packet, bytes; a larger one is refused at its header. */
+  maxPacketSize: number;
   wifi: { ssid?: string; password?: string };
 }
 
@@ -51,6 +53,11 @@ export const DEFAULTS = Object.freeze({
   bh1750Address: 0x23,
   pirWarmupMs: 60_000,
   outboxLimit: 64,
+  // The largest OTA block (chunkSize may be up to 131,072 bytes, protocol/ota/manifest.ts) plus
+  // 4 KiB for its topic, CBOR framing and MQTT header. An offer's chunk table (32 bytes a chunk)
+  // fits too for images up to about 15 MB at the default 4 KiB chunks. Anything larger is
+  // refused at its header, before its body is buffered.
+  maxPacketSize: 131_072 + 4096,
 } as const);
 
 /** Storage keys a technician may set per device; also what the set-interval command persists. */
@@ -130,6 +137,7 @@ export function resolveConfig(base: ConfigSource, overrides?: ConfigSource): Dev
     bh1750Address,
     pirWarmupMs: int('pirWarmupMs', DEFAULTS.pirWarmupMs, 0, 600_000),
     outboxLimit: int('outboxLimit', DEFAULTS.outboxLimit, 1, 10_000),
+    maxPacketSize: int('maxPacketSize', DEFAULTS.maxPacketSize, 1024, 268_435_460),
     wifi: {
       ssid: typeof wifiSsid === 'string' && wifiSsid !== '' ? wifiSsid : undefined,
       password: typeof wifiPassword === 'string' && wifiPassword !== '' ? wifiPassword : undefined,

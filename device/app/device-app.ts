@@ -84,6 +84,7 @@ export class DeviceApp {
       status: { topic: this.topics.status(config.deviceId), qos: 1 },
       outbox: new Outbox({ maxMessages: config.outboxLimit, store: platform.outboxStore }),
       random: () => platform.random(),
+      maxPacketSize: config.maxPacketSize,
     });
     this.link = new SessionLink(this.session, config.broker, platform, (e) => this.onSessionEvent(e));
     this.ota =

@@ -65,13 +65,7 @@ const command: Command = {
       return { topic: p.slice(0, eq), payload: utf8Encode(p.slice(eq + 1)) };
     });
 
-    let broker: EmbeddedBroker | undefined;
-    let url = values.broker;
-    if (values.demo) {
-      broker = await new EmbeddedBroker({ port: 1883, fallbackToFreePort: true }).start();
-      url = broker.url;
-      console.error(`embedded broker listening on ${broker.url}`);
-    }
+    // Before the embedded broker starts: options the Session refuses end the command at once.
     const clientId = values['client-id'] ?? `canopy-${Math.random().toString(16).slice(2, 10)}`;
     const store = values.store ? new FileStore(values.store) : undefined;
     const session = new Session({
@@ -81,6 +75,13 @@ const command: Command = {
       status: values.status ? { topic: values.status } : undefined,
       outbox: new Outbox({ store }),
     });
+    let broker: EmbeddedBroker | undefined;
+    let url = values.broker;
+    if (values.demo) {
+      broker = await new EmbeddedBroker({ port: 1883, fallbackToFreePort: true }).start();
+      url = broker.url;
+      console.error(`embedded broker listening on ${broker.url}`);
+    }
     const driver = new SessionDriver(session, url as string, {
       tls: values.ca || values.cert || values.key || values.insecure
         ? { ca: values.ca, cert: values.cert, key: values.key, rejectUnauthorized: !values.insecure }

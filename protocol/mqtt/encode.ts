@@ -104,7 +104,7 @@ function encodeConnect(p: Extract<Packet, { type: 'connect' }>): Uint8Array {
     throw new MqttProtocolError('password-without-username', 'a password needs a user name (MQTT-3.1.2-22)');
   }
   if (p.clientId.length === 0 && !p.cleanSession) {
-    throw new MqttProtocolError('client-id-empty', 'an empty client id needs a clean session (MQTT-3.1.3-7)');
+    throw new MqttProtocolError('client-id-empty', 'an empty client id is allowed only with a clean session (MQTT-3.1.3-7): give a client id, or ask for a clean session');
   }
   const idLen = strLength(p.clientId);
   let len = 10 + 2 + idLen;

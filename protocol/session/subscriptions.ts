@@ -1,7 +1,8 @@
 // What the application wants subscribed, and what the broker has confirmed. Kept apart from
 // the wire so a reconnect can replay exactly what the broker may have lost.
-import type { QoS, Subscription } from '../mqtt/packets';
+import { SUBACK_FAILURE, type QoS, type Subscription } from '../mqtt/packets';
 import { validateTopicFilter } from '../mqtt/topic-filter';
+import type { SessionEvent } from './events';
 
 export type PendingAck =
   | { kind: 'subscribe'; subscriptions: Subscription[] }
@@ -62,13 +63,29 @@ export class Subscriptions {
     return [...this.unackedUnsubs].filter((f) => !this.isPending(f));
   }
 
-  acked(filter: string, granted: boolean): void {
-    this.unackedSubs.delete(filter);
-    if (!granted) this.desired.delete(filter);
+  /** SUBACK: one event per filter, granted or refused (0x80); nothing for an unknown id. */
+  onSuback(packetId: number, granted: number[]): SessionEvent[] {
+    const pending = this.pending.get(packetId);
+    if (!pending || pending.kind !== 'subscribe') return [];
+    this.pending.delete(packetId);
+    return pending.subscriptions.map((s, i): SessionEvent => {
+      const g = granted[i];
+      const ok = g !== SUBACK_FAILURE && g !== undefined;
+      this.unackedSubs.delete(s.topic);
+      if (!ok) {
+        this.desired.delete(s.topic);
+        return { type: 'subscribe-failed', filter: s.topic, requestedQos: s.qos };
+      }
+      return { type: 'subscribed', filter: s.topic, requestedQos: s.qos, grantedQos: g as QoS };
+    });
   }
 
-  unsubAcked(filter: string): void {
-    this.unackedUnsubs.delete(filter);
+  onUnsuback(packetId: number): SessionEvent[] {
+    const pending = this.pending.get(packetId);
+    if (!pending || pending.kind !== 'unsubscribe') return [];
+    this.pending.delete(packetId);
+    for (const f of pending.filters) this.unackedUnsubs.delete(f);
+    return [{ type: 'unsubscribed', filters: pending.filters }];
   }
 
   private isPending(filter: string): boolean {
