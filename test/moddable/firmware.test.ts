@@ -1,0 +1,113 @@
+// `npm run test:moddable`: the firmware built by the real Moddable SDK (MODDABLE), from this
+// checkout as it is. The lin build boots in mcsim against a real mosquitto, and the assertions are
+// made from the broker's side; the esp32 build's TypeScript, xsc and xsl steps run too. No stand-in
+// here: a green run means real mcconfig, real XS and real module resolution agreed.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModuleGraph } from '../../host/xs/module-graph.ts';
+import { readManifestModules } from '../../host/xs/manifest.ts';
+import { decodeSample } from '../../protocol/telemetry.ts';
+import { Topics } from '../../protocol/topics.ts';
+import { TestClient } from '../support/clients.ts';
+import { Mosquitto } from '../support/mosquitto.ts';
+import { root } from '../support/device-bundle.ts';
+import { buildEsp32Xs, buildLin, builtModuleNames, Mcsim, preloadedModules, requireSdk, Xvfb, type LinBuild, type Sdk } from './support/sdk.ts';
+import { XsbugListener } from './support/xsbug.ts';
+
+const DEVICE = 'moddable-ci';
+const topics = new Topics('canopy');
+const manifest = join(root, 'manifest.json');
+
+/** Every module a build of `platform` must contain: ours by manifest name, and the pinned SDK list. */
+function expectedModules(platform: 'esp32' | 'lin'): string[] {
+  const graph = loadModuleGraph(manifest, platform);
+  return [...new Set([...graph.modules.keys(), ...graph.sdk])].sort();
+}
+
+function expectPreloaded(platform: 'esp32' | 'lin', makefile: string): void {
+  const preloaded = new Set(preloadedModules(makefile));
+  const ours = [...readManifestModules(manifest, platform).modules.keys()].filter((m) => m !== 'main');
+  expect(ours.filter((m) => !preloaded.has(m))).toEqual([]);
+}
+
+describe('the firmware on the real Moddable SDK', () => {
+  let sdk: Sdk;
+  let broker: Mosquitto;
+  let lin: LinBuild;
+
+  beforeAll(async () => {
+    sdk = requireSdk();
+    broker = await new Mosquitto().start();
+    lin = await buildLin(sdk, root, { broker: broker.url, deviceId: DEVICE, intervalMs: 1000 });
+  }, 600_000);
+
+  afterAll(async () => {
+    await broker?.dispose();
+  });
+
+  it('the lin build holds exactly the modules the resolution check knows, under the same names', () => {
+    expect(builtModuleNames(lin.modulesDir)).toEqual(expectedModules('lin'));
+  });
+
+  it('the lin build preloads every Canopy module but main', () => {
+    expectPreloaded('lin', lin.makefile);
+  });
+
+  it('boots in mcsim: retained online, CBOR telemetry, the will after kill -9, the seq resumes after a restart', async () => {
+    const xsbug = await new XsbugListener().start();
+    const display = await new Xvfb().start();
+    const watcher = await new TestClient(broker.url, { clientId: 'moddable-watcher', keepalive: 30 }).connect();
+    const mcsim = new Mcsim(sdk, lin.mcso);
+    try {
+      await watcher.subscribe(`canopy/${DEVICE}/#`, 1);
+      const samples = () => watcher.received.filter((r) => r.topic === topics.telemetry(DEVICE));
+      const statuses = () => watcher.texts(topics.status(DEVICE));
+      mcsim.start(display.display, xsbug.port);
+      await watcher.until(() => statuses().at(-1) === 'online' && samples().length >= 3, 'online and 3 samples from the lin firmware', 60_000);
+      // The retained status as a new subscriber sees it.
+      const late = await new TestClient(broker.url, { clientId: 'moddable-late', keepalive: 30 }).connect();
+      await late.subscribe(topics.status(DEVICE), 1);
+      await late.until(() => late.received.length > 0, 'the retained status', 5_000);
+      expect(late.received[0]).toMatchObject({ text: 'online', retain: true });
+      await late.driver.stop();
+
+      const firstRun = watcher.events.filter((e) => e.type === 'message' && e.topic === topics.telemetry(DEVICE)).map((e) => (e.type === 'message' ? e.payload : new Uint8Array()));
+      for (const payload of firstRun) expect(payload.length).toBeLessThanOrEqual(24);
+      const decoded = firstRun.map((p) => decodeSample(p));
+      expect(decoded.length).toBeGreaterThanOrEqual(3);
+      expect(xsbug.exceptions).toEqual([]);
+      const footprint = xsbug.latest;
+
+      // kill -9: a power cut. The broker fires the will.
+      const before = statuses().length;
+      await mcsim.kill('SIGKILL');
+      await watcher.until(() => statuses().slice(before).includes('offline'), 'the offline will after kill -9', 30_000);
+
+      // Power back on: the sequence number never repeats (reserved in blocks in preference).
+      const lastSeq = Math.max(...decoded.map((s) => s.seq));
+      const seen = samples().length;
+      mcsim.start(display.display, xsbug.port);
+      await watcher.until(() => samples().length > seen, 'a sample after the restart', 60_000);
+      const resumed = decodeSample(watcher.events.filter((e) => e.type === 'message' && e.topic === topics.telemetry(DEVICE)).map((e) => (e.type === 'message' ? e.payload : new Uint8Array())).at(-1)!);
+      expect(resumed.seq).toBeGreaterThan(lastSeq);
+      expect(xsbug.exceptions).toEqual([]);
+
+      const report = { samples: decoded.length, sampleBytes: firstRun.map((p) => p.length), lastSeq, resumedSeq: resumed.seq, instruments: footprint, logs: xsbug.logs.slice(0, 40) };
+      writeFileSync(join(lin.out, 'report.json'), JSON.stringify(report, null, 2));
+      console.log(`test:moddable lin run: ${JSON.stringify(report, null, 2)}`);
+    } finally {
+      await mcsim.kill('SIGKILL');
+      mcsim.dispose();
+      await watcher.driver.stop();
+      display.stop();
+      await xsbug.stop();
+    }
+  }, 240_000);
+
+  it('esp32: the TypeScript, xsc and xsl steps pass, every Canopy module preloaded, the modules as the check knows them', async () => {
+    const esp32 = await buildEsp32Xs(sdk, root);
+    expect(builtModuleNames(esp32.modulesDir)).toEqual(expectedModules('esp32'));
+    expectPreloaded('esp32', esp32.makefile);
+  }, 600_000);
+});
