@@ -6,7 +6,7 @@ import { checkChunkTable, checkPayload } from '../protocol/ota/chunks.ts';
 import { decodeManifest, type Manifest } from '../protocol/ota/manifest.ts';
 import { parsePackage, readPackageHeader } from '../protocol/ota/package.ts';
 import { verifyPackage } from '../protocol/ota/policy.ts';
-import { OtaError } from '../protocol/ota/reasons.ts';
+import { describeReason, OtaError } from '../protocol/ota/reasons.ts';
 import { parseTrustStore, type TrustedKey, type TrustStore } from '../protocol/ota/trust.ts';
 import { nodeHash, nodeVerifier } from './keys.ts';
 
@@ -59,4 +59,27 @@ export function readTrust(path: string): TrustStore {
   } catch (e) {
     throw new Error(`${path} is not a trust store: ${(e as Error).message}`);
   }
+}
+
+/** The refusal of a package on this machine, as `ota verify` prints it; returns the exit code. */
+export function reportLocalRefusal(verb: string, e: OtaError, json: boolean | undefined): number {
+  if (json) console.log(JSON.stringify({ status: e.reason, code: e.code, detail: e.detail }));
+  else console.error(`canopy ota ${verb}: package refused before connecting: ${e.reason} (exit ${e.code}): ${e.detail}\n  ${describeReason(e.reason)}`);
+  return e.code;
+}
+
+/**
+ * For `ota <verb> PKG [--trust FILE]`: the package's bytes once they pass preflight, or the exit
+ * code of a refusal that has been reported already. Nothing here touches the network.
+ */
+export function checkedPackage(verb: string, path: string, trustPath: string | undefined, json: boolean | undefined): { pkg: Uint8Array; trusted: boolean } | { code: number } {
+  const trust = trustPath ? readTrust(trustPath) : undefined;
+  const pkg = readInput(path, 'package');
+  try {
+    preflight(pkg, trust);
+  } catch (e) {
+    if (e instanceof OtaError) return { code: reportLocalRefusal(verb, e, json) };
+    throw e;
+  }
+  return { pkg, trusted: trust !== undefined };
 }

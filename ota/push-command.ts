@@ -3,11 +3,11 @@
 // bad file or a bad flag exits at once with its code instead of waiting on the network.
 import { Session } from '../protocol/session/session.ts';
 import { Topics } from '../protocol/topics.ts';
-import { describeReason, OtaError, reasonFromCode } from '../protocol/ota/reasons.ts';
+import { describeReason, reasonFromCode } from '../protocol/ota/reasons.ts';
 import { SessionDriver } from '../host/transport.ts';
 import { parseFlags, intFlag, UsageError } from '../host/usage.ts';
 import { OtaPusher, TIMEOUT_CODE, type DeviceResult } from './push.ts';
-import { preflight, readInput, readTrust } from './preflight.ts';
+import { checkedPackage } from './preflight.ts';
 
 function bar(done: number, total: number, width = 24): string {
   const f = total ? Math.round((done / total) * width) : 0;
@@ -32,13 +32,6 @@ export function exitCodeOf(results: DeviceResult[]): number {
   return codes.size === 1 && only >= 10 ? only : 1;
 }
 
-/** The refusal of a package on this machine, as `ota verify` prints it; returns the exit code. */
-export function reportLocalRefusal(verb: string, e: OtaError, json: boolean | undefined): number {
-  if (json) console.log(JSON.stringify({ status: e.reason, code: e.code, detail: e.detail }));
-  else console.error(`canopy ota ${verb}: package refused before connecting: ${e.reason} (exit ${e.code}): ${e.detail}\n  ${describeReason(e.reason)}`);
-  return e.code;
-}
-
 export async function pushCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
@@ -58,15 +51,10 @@ export async function pushCommand(args: string[]): Promise<number> {
   if (!values.device?.length) throw new UsageError('--device is required');
   const idleTimeoutMs = intFlag('timeout', values.timeout, 60, 1) * 1000;
   const topics = new Topics(values.prefix ?? 'canopy');
-  const trust = values.trust ? readTrust(values.trust) : undefined;
-  const pkg = readInput(positionals[0], 'package');
-  try {
-    preflight(pkg, trust);
-  } catch (e) {
-    if (e instanceof OtaError) return reportLocalRefusal('push', e, values.json);
-    throw e;
-  }
-  if (!trust && !values.json) console.error('note: no --trust given, so signatures are checked by the devices only');
+  const checked = checkedPackage('push', positionals[0], values.trust, values.json);
+  if ('code' in checked) return checked.code;
+  const { pkg } = checked;
+  if (!checked.trusted && !values.json) console.error('note: no --trust given, so signatures are checked by the devices only');
 
   const session = new Session({ clientId: values['client-id'] ?? `canopy-push-${Math.random().toString(36).slice(2, 10)}`, cleanSession: false, keepalive: 30 });
   const driver = new SessionDriver(session, values.broker).start();

@@ -4,11 +4,9 @@
 // when the package is refused on this machine, before any device is touched.
 import { Session } from '../protocol/session/session.ts';
 import { Topics } from '../protocol/topics.ts';
-import { OtaError } from '../protocol/ota/reasons.ts';
 import { SessionDriver } from '../host/transport.ts';
 import { parseFlags, intFlag, UsageError } from '../host/usage.ts';
-import { preflight, readInput, readTrust } from './preflight.ts';
-import { reportLocalRefusal } from './push-command.ts';
+import { checkedPackage } from './preflight.ts';
 import { resolveFleet, runRollout } from './rollout.ts';
 
 export const HALTED_CODE = 3;
@@ -41,14 +39,9 @@ export async function rolloutCommand(args: string[]): Promise<number> {
   const idleTimeoutMs = intFlag('timeout', values.timeout, 120, 1) * 1000;
   const topics = new Topics(values.prefix ?? 'canopy');
   const stateFile = values.state ?? `${positionals[0]}.rollout.json`;
-  const trust = values.trust ? readTrust(values.trust) : undefined;
-  const pkg = readInput(positionals[0], 'package');
-  try {
-    preflight(pkg, trust);
-  } catch (e) {
-    if (e instanceof OtaError) return reportLocalRefusal('rollout', e, values.json);
-    throw e;
-  }
+  const checked = checkedPackage('rollout', positionals[0], values.trust, values.json);
+  if ('code' in checked) return checked.code;
+  const { pkg } = checked;
 
   const driver = new SessionDriver(new Session({ clientId: `canopy-rollout-${Math.random().toString(36).slice(2, 10)}`, cleanSession: false }), values.broker).start();
   try {

@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../host/cli.ts';
 import { parsePackage, toHex } from '../protocol/ota/package.ts';
 import { decodeManifest } from '../protocol/ota/manifest.ts';
 import { reasonCode } from '../protocol/ota/reasons.ts';
@@ -11,6 +10,7 @@ import { Session } from '../protocol/session/session.ts';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { SessionDriver } from '../host/transport.ts';
 import { loadFixture } from './ota-support.ts';
+import { canopy } from './support/run-canopy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'canopy-ota-cli-'));
 const p = (f: string) => join(dir, f);
@@ -19,20 +19,6 @@ const state = p('seq.json');
 writeFileSync(image, loadFixture('esp32'));
 writeFileSync(p('boot.bin'), loadFixture('esp32', 'bootloader.bin'));
 
-/** Runs `canopy ...` in-process; returns the exit code and what it printed. */
-async function canopy(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 const packArgs = (out: string, seq = 'auto', ...more: string[]) =>
   ['ota', 'pack', '--image', image, '--key', p('k1.pem'), '--seq', seq, '--vendor', 'acme', '--class', 'sensor-v1', '--state', state, '--out', out, ...more];

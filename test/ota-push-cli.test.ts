@@ -5,12 +5,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../host/cli.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { trustStoreJson } from '../protocol/ota/trust.ts';
 import { pack } from '../ota/pack.ts';
 import { loadFixture, packOptions, release, stranger, trust } from './ota-support.ts';
+import { canopy } from './support/run-canopy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'canopy-push-cli-'));
 const p = (f: string) => join(dir, f);
@@ -42,18 +42,6 @@ afterAll(async () => {
   await broker.stop();
 });
 
-async function canopy(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 describe('canopy ota push refuses on this machine, before connecting (issue 11 item 6)', () => {
   it('a tampered package: exit 23 (chunk), as `ota verify` says', async () => {

@@ -11,6 +11,7 @@ import { pack } from '../ota/pack.ts';
 import { planWaves, runRollout } from '../ota/rollout.ts';
 import { OtaTestDevice } from './ota-device.ts';
 import { deviceContext, loadFixture, packOptions, release, trust } from './ota-support.ts';
+import { canopy } from './support/run-canopy.ts';
 
 const image = loadFixture('esp32-s3');
 const { installedSeq: _s, now: _n, partitionSize: _p, ...identity } = deviceContext({ chipId: 9, chipRevision: undefined });
@@ -107,19 +108,6 @@ describe('canopy ota rollout', () => {
   }, 60_000);
 });
 
-/** Runs `canopy ...` in-process; returns the exit code and what it printed. */
-async function canopy(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 describe('canopy ota rollout: refusals halt, reruns resume only when told (issue 11 item 5)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'canopy-rollout-halt-'));
