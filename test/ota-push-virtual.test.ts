@@ -7,6 +7,8 @@ import { sha256 } from '../protocol/ota/sha256.ts';
 import { signManifest } from '../ota/keys.ts';
 import { assemble, manifestFor, pack } from '../ota/pack.ts';
 import { Pusher } from '../ota/pusher.ts';
+import { exitCodeOf } from '../ota/push-command.ts';
+import { reasonCode, type OtaReason } from '../protocol/ota/reasons.ts';
 import { VirtualNet } from './support/ota-virtual.ts';
 import { deviceContext, loadFixture, packOptions, release, trust } from './ota-support.ts';
 
@@ -104,6 +106,7 @@ describe('a block that can never verify (issue 11 item 7)', () => {
       const [r] = n.push(make(), ['bad'], { idleTimeoutMs: 60_000 });
       expect(r, JSON.stringify(r)).toMatchObject({ state: 'failed', reasonName: reason });
       expect(r.detail).toMatch(/failed its check 3 times, transfer abandoned/);
+      expect(exitCodeOf([r])).toBe(reasonCode(reason as OtaReason)); // what `canopy ota push` exits with
       // Three asks, the retry time apart: well inside the idle timeout.
       expect(n.now).toBeLessThan(3 * 2000 + 1000);
       expect(d.installer.state).toBe('idle');
