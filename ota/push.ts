@@ -36,9 +36,15 @@ export class OtaPusher {
   /** Offers the package and resolves with every device's final status (or a timeout). */
   run(): Promise<DeviceResult[]> {
     const p = this.pusher;
+    // Whether the broker was ever reached during the push: a device cannot answer through a broker
+    // that was never reached, and a timeout must then say so instead of blaming the device.
+    let reached = this.driver.session.state === 'connected';
+    let linkTrouble = '';
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const listener = (e: SessionEvent) => {
+        if (e.type === 'connected') reached = true;
+        else if (e.type === 'connection-lost' || e.type === 'connect-refused') linkTrouble = e.reason;
         if (e.type !== 'message') return;
         apply(p.message(e.topic, e.payload, this.clock(), e.retain).drain());
       };
@@ -50,7 +56,8 @@ export class OtaPusher {
         timer = undefined;
         if (out.done) {
           this.driver.off('event', listener);
-          resolve(p.results() as DeviceResult[]);
+          const results = p.results() as DeviceResult[];
+          resolve(reached ? results : results.map((r) => (r.state === 'timeout' ? { ...r, detail: `never reached the broker ${this.driver.address.host}:${this.driver.address.port}${linkTrouble ? ` (${linkTrouble})` : ''}, so no device could answer` } : r)));
           return;
         }
         if (out.deadline !== undefined) {

@@ -101,3 +101,15 @@ describe('canopy ota push to a device that does not exist (issue 11 item 8)', ()
     expect(JSON.parse(json.out)).toMatchObject({ device: 'no-such-dev', final: 'timeout', code: 1, detail: expect.stringContaining('no device answered as "no-such-dev"') });
   }, 10_000);
 });
+
+describe('canopy ota push through a broker it never reaches', () => {
+  it('says so, instead of blaming the device; exit 1', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const r = await canopy('ota', 'push', p('good.cota'), '--broker', `mqtt://127.0.0.1:${port}`, '--device', 'd1', '--timeout', '1');
+    expect(r.code).toBe(1);
+    expect(r.out).toBe(`d1: timeout: never reached the broker 127.0.0.1:${port} (nothing is listening on 127.0.0.1:${port} (connection refused)), so no device could answer`);
+  }, 10_000);
+});
