@@ -84,7 +84,15 @@ function loadState(path: string | undefined, id: string): StateFile {
   return prev;
 }
 
-export async function runRollout(driver: SessionDriver, pkg: Uint8Array, fleet: string[], o: RolloutOptions = {}): Promise<RolloutSummary> {
+/** Pushes the package to one group and resolves with each device's result. */
+export type PushGroup = (devices: string[]) => Promise<DeviceResult[]>;
+
+/**
+ * Runs the rollout over a started SessionDriver, or over any `PushGroup` (tests run one in virtual
+ * time).
+ */
+export async function runRollout(via: SessionDriver | PushGroup, pkg: Uint8Array, fleet: string[], o: RolloutOptions = {}): Promise<RolloutSummary> {
+  const push: PushGroup = typeof via === 'function' ? via : (group) => new OtaPusher(via, pkg, group, { topics: o.topics, idleTimeoutMs: o.idleTimeoutMs }).run();
   const id = toHex(sha256(parsePackage(pkg).envelope.manifestBytes));
   const state = loadState(o.stateFile, id);
   const save = () => {
@@ -104,8 +112,7 @@ export async function runRollout(driver: SessionDriver, pkg: Uint8Array, fleet: 
   const haltRatio = o.haltRatio ?? 0.1;
   for (const [i, group] of groups.entries()) {
     o.onGroup?.(i, group);
-    const pusher = new OtaPusher(driver, pkg, group, { topics: o.topics, idleTimeoutMs: o.idleTimeoutMs });
-    for (const r of await pusher.run()) {
+    for (const r of await push(group)) {
       state.results[r.deviceId] = r;
       counted.add(r.deviceId);
       o.onResult?.(r);
