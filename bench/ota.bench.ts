@@ -1,6 +1,7 @@
 // Signed OTA: pack and verify of a 1.5 MB ESP-IDF image against node:crypto's SHA-256 of the same
-// bytes; push throughput over the embedded broker against plain MQTT QoS 0 publishing of the same
-// bytes in the same block size; and the bytes re-sent after a mid-transfer drop.
+// bytes; push throughput over the embedded broker and through a stock mosquitto (no
+// set_tcp_nodelay: a fleet's broker is not tuned for Canopy) against plain MQTT QoS 0 publishing of
+// the same bytes in the same block size; and the bytes re-sent after a mid-transfer drop.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,12 +15,14 @@ import { idBytes, pack } from '../ota/pack.ts';
 import { generateKeyPem, nodeHash, nodeVerifier, signingKey } from '../ota/keys.ts';
 import { OtaPusher } from '../ota/push.ts';
 import { OtaTestDevice } from '../test/ota-device.ts';
+import { Mosquitto } from '../test/support/mosquitto.ts';
 import { median, round, row, type BenchRow } from './harness.ts';
 
 const SIZE = 1_500_000;
+const WINDOW = 32;
 
 /** A valid ESP32 app image of about `size` bytes: the fixture's header and app descriptor, then filler. */
-function syntheticImage(size: number): Uint8Array {
+export function syntheticImage(size: number): Uint8Array {
   const fixture = new Uint8Array(readFileSync(resolve(import.meta.dirname, '../../shared/fixtures/esp-idf/esp32/hello_world.bin')));
   const desc = fixture.slice(32, 32 + 256);
   const filler = new Uint8Array(randomBytes((size - 24 - 16 - 256 - 16 - 32) & ~3));
@@ -56,9 +59,9 @@ function time(fn: () => void, rounds = 5): number {
   return median(t);
 }
 
-async function pushRun(broker: EmbeddedBroker, pkg: Uint8Array, key: ReturnType<typeof signingKey>, id: string, drop: boolean) {
+export async function pushRun(broker: { url: string }, pkg: Uint8Array, key: ReturnType<typeof signingKey>, id: string, drop: boolean, window = WINDOW) {
   const trust = { threshold: 1, keys: [trustedKey(key.spki)] };
-  const d = new OtaTestDevice({ id, broker: broker.url, trust, identity: { vendor: idBytes('acme'), class: idBytes('bench'), deviceId: id }, verifier: nodeVerifier, window: 32 });
+  const d = new OtaTestDevice({ id, broker: broker.url, trust, identity: { vendor: idBytes('acme'), class: idBytes('bench'), deviceId: id }, verifier: nodeVerifier, window });
   let progress = 0;
   if (drop) d.onEvent = (e, dev) => e.type === 'progress' && ++progress === 5 && dev.driver?.dropConnection();
   d.boot();
@@ -76,7 +79,7 @@ async function pushRun(broker: EmbeddedBroker, pkg: Uint8Array, key: ReturnType<
 }
 
 /** The same bytes as plain QoS 0 publishes of one block size, publisher to subscriber. */
-async function plainMqtt(broker: EmbeddedBroker, bytes: Uint8Array, block: number): Promise<number> {
+async function plainMqtt(broker: { url: string }, bytes: Uint8Array, block: number): Promise<number> {
   const sub = new SessionDriver(new Session({ clientId: 'bench-sub', cleanSession: true }), broker.url).start();
   await new Promise((r) => sub.once('connected', r));
   sub.subscribe([{ topic: 'bench/plain', qos: 0 }]);
@@ -106,6 +109,17 @@ export default async function (): Promise<BenchRow[]> {
   const verifyPureMs = time(() => verifyPackage(pkg, trust, pureVerifier), 3);
   const mb = image.length / 1e6;
 
+  const mosquitto = await new Mosquitto({ quiet: true }).start();
+  let stock: Awaited<ReturnType<typeof pushRun>>;
+  let stockPlainMs: number;
+  try {
+    stockPlainMs = median([await plainMqtt(mosquitto, image, 4096), await plainMqtt(mosquitto, image, 4096), await plainMqtt(mosquitto, image, 4096)]);
+    await pushRun(mosquitto, pkg, key, 'mq-warm', false);
+    const runs = [await pushRun(mosquitto, pkg, key, 'mq-a', false), await pushRun(mosquitto, pkg, key, 'mq-b', false), await pushRun(mosquitto, pkg, key, 'mq-c', false)];
+    stock = runs.sort((a, b) => a.ms - b.ms)[1];
+  } finally {
+    await mosquitto.dispose();
+  }
   const broker = await new EmbeddedBroker().start();
   try {
     const plainMs = median([await plainMqtt(broker, image, 4096), await plainMqtt(broker, image, 4096), await plainMqtt(broker, image, 4096)]);
@@ -116,7 +130,9 @@ export default async function (): Promise<BenchRow[]> {
       row(`ota: pack ${round(mb, 2)} MB image (ES256, 4 KiB chunk table)`, packMs, 'ms', 'node:crypto sha256 of the same bytes', sha),
       row(`ota: verify ${round(mb, 2)} MB package (node:crypto ES256 + SHA-256)`, verifyMs, 'ms', 'node:crypto sha256 of the same bytes', sha),
       row(`ota: verify ${round(mb, 2)} MB package (pure-TS P-256 + SHA-256, XS path)`, verifyPureMs, 'ms', 'node:crypto sha256 of the same bytes', sha),
-      row('ota: push throughput, loopback, 4 KiB blocks, window 32 (offer to last block)', mb / (clean.ms / 1000), 'MB/s', 'plain MQTT QoS 0 publish of the same bytes, 4 KiB', mb / (plainMs / 1000)),
+      row(`ota: push throughput, embedded broker, 4 KiB blocks, window ${WINDOW} (offer to last block)`, mb / (clean.ms / 1000), 'MB/s', 'plain MQTT QoS 0 publish of the same bytes, 4 KiB', mb / (plainMs / 1000)),
+      row(`ota: push throughput, stock mosquitto (no tuning), window ${WINDOW}`, mb / (stock.ms / 1000), 'MB/s', 'goal 5 MB/s (issue 12)', 5),
+      row(`ota: push throughput, stock mosquitto, window ${WINDOW}`, mb / (stock.ms / 1000), 'MB/s', 'plain MQTT QoS 0 publish of the same bytes, same mosquitto', mb / (stockPlainMs / 1000)),
       row('ota: push, offer to confirmed (incl. whole-image check, reboot, self-test)', clean.total, 'ms', 'plain MQTT QoS 0 publish of the same bytes, 4 KiB', plainMs),
       row('ota: push throughput with a drop mid-transfer', mb / (dropped.ms / 1000), 'MB/s', 'the clean push above', mb / (clean.ms / 1000)),
       { name: 'ota: bytes re-sent after a mid-transfer drop (in flight only)', value: dropped.stats.resentBytes, unit: 'bytes', reference: `image bytes (${image.length})`, ratio: round(dropped.stats.resentBytes / image.length, 4) },

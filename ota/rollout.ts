@@ -1,42 +1,56 @@
-// `canopy ota rollout`: a staged fleet update. A canary group first, then waves that grow by a
-// factor; after each group the failures (rolled back, failed, silent) are counted against the
-// devices tried so far, and past the threshold the rollout halts before touching another device.
-// Every device's outcome is written to a state file as it lands, so a halted or interrupted
-// rollout resumes where it stopped and never pushes twice to a device that already answered.
+// A staged fleet update. A canary group first, then waves that grow by a factor. Any device of the
+// canary that does not confirm (refused, failed, rolled back, silent) halts the rollout; after each
+// later wave the devices that did not confirm are counted against the devices tried, and past the
+// threshold the rollout halts before touching another device. Every device's outcome, and a halt,
+// is written to a state file as it lands (docs/ota-cli-state.md), so a rerun resumes where it
+// stopped and never pushes twice to a device that already answered. A rerun after a halt stays
+// halted unless told otherwise: `retryFailed` pushes again to the devices that did not confirm
+// (they form the new canary), `overrideHalt` goes on past the halt (earlier failures no longer
+// count towards the threshold and the run has no canary; new failures past the threshold still
+// halt it).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { Session } from '../protocol/session/session.ts';
 import { Topics } from '../protocol/topics.ts';
 import { parsePackage, toHex } from '../protocol/ota/package.ts';
 import { sha256 } from '../protocol/ota/sha256.ts';
-import { SessionDriver } from '../host/transport.ts';
-import { parseFlags, intFlag, UsageError } from '../host/usage.ts';
+import type { SessionDriver } from '../host/transport.ts';
 import { OtaPusher, type DeviceResult } from './push.ts';
 
 export interface RolloutOptions {
   canary?: number;
   /** Each wave is this many times the previous one. Default 2. */
   growth?: number;
-  /** Halt when failures exceed this fraction of the devices tried so far. Default 0.1. */
+  /** Halt when devices that did not confirm exceed this fraction of those tried. Default 0.1. */
   haltRatio?: number;
   /** Per-device silence allowed (ms). */
   idleTimeoutMs?: number;
   topics?: Topics;
   stateFile?: string;
+  /** Push again to devices whose recorded outcome is not "confirmed"; they go first, as the canary. */
+  retryFailed?: boolean;
+  /** Continue past a recorded halt; the failures recorded so far stop counting towards it. */
+  overrideHalt?: boolean;
   onGroup?: (index: number, devices: string[]) => void;
   onResult?: (r: DeviceResult) => void;
 }
 
+export interface Halt {
+  /** Why, in a sentence naming the devices. */
+  reason: string;
+  /** Devices that did not confirm, among those counted. */
+  failed: string[];
+}
+
 export interface RolloutSummary {
   package: string;
-  halted: boolean;
+  /** Set when the rollout stopped (now or in the run recorded in the state file) before the end. */
+  halted: Halt | undefined;
   groups: string[][];
   results: DeviceResult[];
   /** Devices never offered the package (after a halt). */
   untouched: string[];
-  failures: number;
+  /** Devices whose outcome is not "confirmed" (refused, failed, rolled back or silent). */
+  notConfirmed: string[];
 }
-
-const FAILURES = new Set(['rolled-back', 'failed', 'timeout']);
 
 /** Canary, then waves growing by `growth`, over the devices in order. */
 export function planWaves(devices: string[], canary: number, growth: number): string[][] {
@@ -54,50 +68,80 @@ export function planWaves(devices: string[], canary: number, growth: number): st
 interface StateFile {
   package: string;
   results: Record<string, DeviceResult>;
+  halted?: Halt;
 }
 
-export async function runRollout(driver: SessionDriver, pkg: Uint8Array, fleet: string[], o: RolloutOptions = {}): Promise<RolloutSummary> {
-  const id = toHex(sha256(parsePackage(pkg).envelope.manifestBytes));
-  let state: StateFile = { package: id, results: {} };
-  if (o.stateFile && existsSync(o.stateFile)) {
-    const prev = JSON.parse(readFileSync(o.stateFile, 'utf8')) as StateFile;
-    if (prev.package !== id) throw new UsageError(`${o.stateFile} belongs to another package (${prev.package.slice(0, 16)}…); use a new --state file`);
-    state = prev;
+function loadState(path: string | undefined, id: string): StateFile {
+  if (!path || !existsSync(path)) return { package: id, results: {} };
+  let prev: StateFile;
+  try {
+    prev = JSON.parse(readFileSync(path, 'utf8')) as StateFile;
+  } catch (e) {
+    throw new Error(`${path} is not a rollout state file (${(e as Error).message}); move it away or give another --state`);
   }
+  if (typeof prev?.package !== 'string' || typeof prev.results !== 'object') throw new Error(`${path} is not a rollout state file; move it away or give another --state`);
+  if (prev.package !== id) throw new Error(`${path} belongs to another package (${prev.package.slice(0, 16)}…); use a new --state file`);
+  return prev;
+}
+
+/** Pushes the package to one group and resolves with each device's result. */
+export type PushGroup = (devices: string[]) => Promise<DeviceResult[]>;
+
+/**
+ * Runs the rollout over a started SessionDriver, or over any `PushGroup` (tests run one in virtual
+ * time).
+ */
+export async function runRollout(via: SessionDriver | PushGroup, pkg: Uint8Array, fleet: string[], o: RolloutOptions = {}): Promise<RolloutSummary> {
+  const push: PushGroup = typeof via === 'function' ? via : (group) => new OtaPusher(via, pkg, group, { topics: o.topics, idleTimeoutMs: o.idleTimeoutMs }).run();
+  const id = toHex(sha256(parsePackage(pkg).envelope.manifestBytes));
+  const state = loadState(o.stateFile, id);
   const save = () => {
     if (!o.stateFile) return;
-    writeFileSync(o.stateFile + '.tmp', JSON.stringify(state, null, 2));
+    writeFileSync(o.stateFile + '.tmp', JSON.stringify(state, null, 2) + '\n');
     renameSync(o.stateFile + '.tmp', o.stateFile);
   };
-  const todo = fleet.filter((d) => !state.results[d]);
-  const groups = planWaves(todo, o.canary ?? 1, o.growth ?? 2);
+  const confirmed = (d: string) => state.results[d]?.state === 'confirmed';
+  const retried = o.retryFailed ? fleet.filter((d) => state.results[d] && !confirmed(d)) : [];
+  for (const d of retried) delete state.results[d];
+  // Devices counted towards the threshold: all recorded, or after an override only this run's.
+  const counted = new Set(o.overrideHalt ? [] : Object.keys(state.results).filter((d) => fleet.includes(d)));
+  if (o.retryFailed || o.overrideHalt) state.halted = undefined;
+
+  const todo = [...retried, ...fleet.filter((d) => !state.results[d] && !retried.includes(d))];
+  const groups = state.halted ? [] : planWaves(todo, o.canary ?? 1, o.growth ?? 2);
   const haltRatio = o.haltRatio ?? 0.1;
-  let halted = false;
-  const count = () => Object.values(state.results).filter((r) => FAILURES.has(r.state)).length;
   for (const [i, group] of groups.entries()) {
-    const tried = Object.keys(state.results).length;
-    if (tried > 0 && count() / tried > haltRatio) {
-      halted = true;
-      break;
-    }
     o.onGroup?.(i, group);
-    const pusher = new OtaPusher(driver, pkg, group, { topics: o.topics, idleTimeoutMs: o.idleTimeoutMs });
-    for (const r of await pusher.run()) {
+    for (const r of await push(group)) {
       state.results[r.deviceId] = r;
+      counted.add(r.deviceId);
       o.onResult?.(r);
     }
+    const failed = [...counted].filter((d) => !confirmed(d));
+    const last = i === groups.length - 1;
+    // The first group of a run is its canary, unless the operator overrode a halt to get here.
+    if (i === 0 && !o.overrideHalt && group.some((d) => !confirmed(d))) {
+      const bad = group.filter((d) => !confirmed(d));
+      state.halted = { reason: `canary ${bad.map((d) => `${d} (${outcome(state.results[d])})`).join(', ')} did not confirm`, failed: bad };
+    } else if (!last && failed.length / counted.size > haltRatio) {
+      state.halted = { reason: `${failed.length} of ${counted.size} devices tried did not confirm, above ${Math.round(haltRatio * 100)}%`, failed };
+    }
     save();
+    if (state.halted) break;
   }
-  const tried = Object.keys(state.results).length;
-  if (!halted && tried > 0 && count() / tried > haltRatio && fleet.some((d) => !state.results[d])) halted = true;
+  // A halt in the canary stands even when the canary was the whole fleet: that run still failed.
   return {
     package: id,
-    halted,
+    halted: state.halted,
     groups,
     results: fleet.filter((d) => state.results[d]).map((d) => state.results[d]),
     untouched: fleet.filter((d) => !state.results[d]),
-    failures: count(),
+    notConfirmed: fleet.filter((d) => state.results[d] && !confirmed(d)),
   };
+}
+
+function outcome(r: DeviceResult): string {
+  return r.reason && r.reasonName !== r.state ? `${r.state} ${r.reasonName}` : r.state;
 }
 
 /** Devices whose retained status is "online", seen within `ms` of subscribing. */
@@ -119,57 +163,17 @@ async function discover(driver: SessionDriver, topics: Topics, ms: number): Prom
 /** "a,b,c", "@fleet.json" (an array of ids), or a glob over devices online now ("lab-*"). */
 export async function resolveFleet(selector: string, driver: SessionDriver, topics: Topics, discoverMs = 1500): Promise<string[]> {
   if (selector.startsWith('@')) {
-    const ids = JSON.parse(readFileSync(selector.slice(1), 'utf8')) as unknown;
-    if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new UsageError(`${selector.slice(1)} must be a JSON array of device ids`);
+    const path = selector.slice(1);
+    let ids: unknown;
+    try {
+      ids = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new Error(`cannot read the fleet file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}; expected a JSON array of device ids`);
+    }
+    if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new Error(`${path} must be a JSON array of device ids`);
     return ids;
   }
   if (!selector.includes('*')) return selector.split(',').filter(Boolean);
   const re = new RegExp('^' + selector.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
   return (await discover(driver, topics, discoverMs)).filter((d) => re.test(d));
-}
-
-export async function rolloutCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(
-    args,
-    {
-      broker: { type: 'string' },
-      fleet: { type: 'string' },
-      canary: { type: 'string' },
-      growth: { type: 'string' },
-      'halt-percent': { type: 'string' },
-      state: { type: 'string' },
-      timeout: { type: 'string' },
-      prefix: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    true,
-  );
-  if (positionals.length !== 1) throw new UsageError('give exactly one PKG');
-  if (!values.broker || !values.fleet) throw new UsageError('--broker and --fleet are required');
-  const growth = values.growth === undefined ? 2 : Number(values.growth);
-  if (!(growth >= 1)) throw new UsageError('--growth must be a number ≥ 1');
-  const pkg = new Uint8Array(readFileSync(positionals[0]));
-  const topics = new Topics(values.prefix ?? 'canopy');
-  const driver = new SessionDriver(new Session({ clientId: `canopy-rollout-${Math.random().toString(36).slice(2, 10)}`, cleanSession: false }), values.broker).start();
-  try {
-    const fleet = await resolveFleet(values.fleet, driver, topics);
-    if (fleet.length === 0) throw new UsageError(`--fleet ${values.fleet} matched no devices`);
-    const s = await runRollout(driver, pkg, fleet, {
-      canary: intFlag('canary', values.canary, 1, 1),
-      growth,
-      haltRatio: intFlag('halt-percent', values['halt-percent'], 10, 0, 100) / 100,
-      stateFile: values.state ?? `${positionals[0]}.rollout.json`,
-      idleTimeoutMs: intFlag('timeout', values.timeout, 120, 1) * 1000,
-      topics,
-      onGroup: (i, g) => !values.json && console.error(`${i === 0 ? 'canary' : `wave ${i}`}: ${g.length} device(s)`),
-      onResult: (r) => (values.json ? console.log(JSON.stringify({ device: r.deviceId, final: r.state, reason: r.reasonName, code: r.reason })) : console.error(`  ${r.deviceId}: ${r.state}${r.reason ? ` (${r.reasonName})` : ''}`)),
-    });
-    const by = (st: string) => s.results.filter((r) => r.state === st).length;
-    const line = `${by('confirmed')} confirmed, ${by('refused')} refused, ${s.failures} failed or rolled back, ${s.untouched.length} untouched${s.halted ? ' — HALTED (rerun the same command to resume)' : ''}`;
-    if (values.json) console.log(JSON.stringify({ summary: { halted: s.halted, confirmed: by('confirmed'), refused: by('refused'), failures: s.failures, untouched: s.untouched } }));
-    else console.log(line);
-    return s.halted ? 3 : s.failures > 0 ? 1 : 0;
-  } finally {
-    await driver.stop();
-  }
 }

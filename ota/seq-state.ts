@@ -1,6 +1,7 @@
-// `--seq auto`: the next sequence number per vendor/class, from a small JSON state file on the
-// release machine. Written only after a package was written, and never to a lower value, so a
-// re-run or a mistake cannot make the fleet's counter go backwards.
+// `--seq auto`: the last sequence number packed on this machine per vendor/class, in a small JSON
+// state file (docs/ota-cli-state.md). Written only after a package was written, and never to a
+// lower value, so a re-run or a mistake cannot make the counter go backwards. The fleet's retained
+// OTA status (fleet-seq.ts) is the shared source; this file covers packages not yet pushed.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';

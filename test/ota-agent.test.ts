@@ -137,4 +137,30 @@ describe('OtaAgent', () => {
     expect(o.events).toEqual([{ type: 'rolled-back', seq: 5 }]);
     expect(b.statuses.at(-1)).toMatchObject({ state: 'rolled-back', detail: 'self-test failed' });
   });
+
+  it('a refill publishes the request before the progress status (a Nagle broker holds the second small message until the first is ACKed)', () => {
+    const b = new Bench();
+    const o = b.offer();
+    const id = decodeRequest(o.publish.find((p) => p.topic === T('req'))!.payload).id;
+    let refill: AgentOutput | undefined;
+    for (const i of b.requests[0]) {
+      const out = b.agent.message(T('block'), encodeBlock({ id, index: i, data: pkg.payload.slice(i * 4096, (i + 1) * 4096) }), 0);
+      if (out.publish.length) refill ??= out;
+    }
+    expect(refill!.publish.map((p) => p.topic)).toEqual([T('req'), T('status')]);
+  });
+
+  it('blocks that keep arriving, however slowly, are not silence: nothing is asked twice', () => {
+    const b = new Bench(); // retryMs 1000
+    const o = b.offer();
+    const id = decodeRequest(o.publish.find((p) => p.topic === T('req'))!.payload).id;
+    // One block every 900 ms: each arrival pushes the re-ask deadline on.
+    for (const i of b.requests[0].slice(0, 3)) {
+      b.now += 900;
+      const out = b.note(b.agent.tick(b.now));
+      expect(out.publish).toEqual([]);
+      expect(b.note(b.agent.message(T('block'), encodeBlock({ id, index: i, data: pkg.payload.slice(i * 4096, (i + 1) * 4096) }), b.now)).deadline).toBe(b.now + 1000);
+    }
+    expect(b.requests.flat().filter((i) => i === 3)).toHaveLength(1);
+  });
 });

@@ -1,12 +1,16 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../host/cli.ts';
 import { parsePackage, toHex } from '../protocol/ota/package.ts';
 import { decodeManifest } from '../protocol/ota/manifest.ts';
 import { reasonCode } from '../protocol/ota/reasons.ts';
+import { encodeStatus } from '../protocol/ota/transfer.ts';
+import { Session } from '../protocol/session/session.ts';
+import { EmbeddedBroker } from '../host/broker.ts';
+import { SessionDriver } from '../host/transport.ts';
 import { loadFixture } from './ota-support.ts';
+import { canopy } from './support/run-canopy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'canopy-ota-cli-'));
 const p = (f: string) => join(dir, f);
@@ -15,20 +19,6 @@ const state = p('seq.json');
 writeFileSync(image, loadFixture('esp32'));
 writeFileSync(p('boot.bin'), loadFixture('esp32', 'bootloader.bin'));
 
-/** Runs `canopy ...` in-process; returns the exit code and what it printed. */
-async function canopy(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 const packArgs = (out: string, seq = 'auto', ...more: string[]) =>
   ['ota', 'pack', '--image', image, '--key', p('k1.pem'), '--seq', seq, '--vendor', 'acme', '--class', 'sensor-v1', '--state', state, '--out', out, ...more];
@@ -65,7 +55,7 @@ describe('canopy ota', () => {
   });
 
   it('pack, inspect and verify a real image; --seq auto never goes backwards', async () => {
-    expect((await canopy(...packArgs(p('a.cota')))).code).toBe(0);
+    expect((await canopy(...packArgs(p('a.cota'), '1'))).code).toBe(0);
     expect((await canopy(...packArgs(p('b.cota')))).code).toBe(0);
     const seqOf = (f: string) => decodeManifest(parsePackage(new Uint8Array(readFileSync(f))).envelope.manifestBytes).seq;
     expect([seqOf(p('a.cota')), seqOf(p('b.cota'))]).toEqual([1, 2]);
@@ -87,6 +77,41 @@ describe('canopy ota', () => {
     const bin = await canopy('ota', 'inspect', image);
     expect(bin.out).toContain('chip: ESP32');
     expect(bin.out).toContain('project: hello_world');
+  });
+
+  it('--seq auto with no state refuses instead of starting again at 1 (issue 11 item 5)', async () => {
+    const r = await canopy(...packArgs(p('fresh.cota')).map((a) => (a === state ? p('fresh-runner.json') : a)));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`--seq auto: ${p('fresh-runner.json')} has no record for this vendor/class (a fresh machine or CI runner?); give --seq N, or --broker URL`);
+    expect(existsSync(p('fresh.cota'))).toBe(false);
+  });
+
+  it('--seq auto --broker takes the next seq from the fleet\'s retained OTA status', async () => {
+    const broker = await new EmbeddedBroker().start();
+    const driver = new SessionDriver(new Session({ clientId: 'seq-fleet', cleanSession: true }), broker.url).start();
+    try {
+      await new Promise((r) => driver.once('connected', r));
+      const id = new Uint8Array(8);
+      for (const [dev, seq, st] of [['f-1', 41, 'confirmed'], ['f-2', 42, 'rolled-back'], ['f-3', 0, 'refused']] as const) {
+        driver.publish(`canopy/${dev}/ota/status`, encodeStatus({ id, state: st, reason: 0, done: 0, total: 0, seq }), { qos: 1, retain: true });
+      }
+      await new Promise((r) => driver.on('delivered', (e: { id: number }) => e.id === 3 && r(undefined)));
+      const fresh = p('ci-runner.json');
+      const swap = (a: string) => (a === state ? fresh : a);
+      const r = await canopy(...packArgs(p('fleet.cota')).map(swap), '--broker', broker.url);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain('seq 43');
+      // An empty prefix: nothing retained there, nothing in the state file for it either.
+      const none = await canopy(...packArgs(p('none.cota')).map(swap).map((a) => (a === 'sensor-v1' ? 'other' : a)), '--broker', broker.url, '--prefix', 'elsewhere');
+      expect(none.code).toBe(2);
+      expect(none.err).toContain(`--seq auto: no device under ${broker.url} has a retained OTA status`);
+      const fixed = await canopy(...packArgs(p('n.cota'), '50'), '--broker', broker.url);
+      expect(fixed.code).toBe(2);
+      expect(fixed.err).toContain('--broker is only for --seq auto');
+    } finally {
+      await driver.stop();
+      await broker.stop();
+    }
   });
 
   it('pack refuses a bootloader with the esp-image exit code', async () => {

@@ -37,6 +37,8 @@ export class OtaTestDevice {
   private bootWaiters: { n: number; resolve: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private dead = false;
+  /** QoS 1 publishes of this boot the broker has not acknowledged yet. */
+  private unacked = new Set<number>();
   /** Resolves once the agent's topics are subscribed (the first time). */
   ready!: Promise<void>;
   /** Called for every agent event, e.g. to cut the power at a chosen moment. */
@@ -54,6 +56,8 @@ export class OtaTestDevice {
     const session = new Session({ clientId: `dev-${this.o.id}`, cleanSession: false, keepalive: 30, backoff: { baseMs: 20, capMs: 100 } });
     const driver = new SessionDriver(session, this.o.broker);
     this.driver = driver;
+    this.unacked = new Set();
+    driver.on('delivered', (e: { id: number }) => this.unacked.delete(e.id));
     this.ready = new Promise((r) => driver.once('subscribed', () => r()));
     driver.on('event', (e: SessionEvent) => {
       if (this.dead || this.driver !== driver) return;
@@ -96,7 +100,10 @@ export class OtaTestDevice {
 
   private apply(out: AgentOutput): void {
     if (this.dead) return;
-    for (const p of out.publish) this.driver?.publish(p.topic, p.payload, { qos: p.qos, retain: p.retain });
+    for (const p of out.publish) {
+      const id = this.driver?.publish(p.topic, p.payload, { qos: p.qos, retain: p.retain });
+      if (p.qos === 1 && id !== undefined) this.unacked.add(id);
+    }
     for (const e of out.events) {
       this.events.push(e);
       this.onEvent?.(e, this);
@@ -107,8 +114,19 @@ export class OtaTestDevice {
       }
     }
     if (out.reboot) {
-      // Let the last status reach the broker first, as the device app would.
-      setTimeout(() => !this.dead && this.reboot(), 30);
+      // Reboot once the broker has acknowledged the last status, as the device app does; a reboot
+      // before that would lose it with the in-memory session (and leave the pusher waiting).
+      const driver = this.driver;
+      const go = () => {
+        if (this.dead || this.driver !== driver) return;
+        driver?.off('delivered', check);
+        clearTimeout(bound);
+        this.reboot();
+      };
+      const check = () => this.unacked.size === 0 && go();
+      const bound = setTimeout(go, 5000).unref(); // the link is down: a real device reboots anyway
+      driver?.on('delivered', check);
+      check();
       return;
     }
     clearTimeout(this.timer);

@@ -11,6 +11,7 @@ import { pack } from '../ota/pack.ts';
 import { planWaves, runRollout } from '../ota/rollout.ts';
 import { OtaTestDevice } from './ota-device.ts';
 import { deviceContext, loadFixture, packOptions, release, trust } from './ota-support.ts';
+import { canopy } from './support/run-canopy.ts';
 
 const image = loadFixture('esp32-s3');
 const { installedSeq: _s, now: _n, partitionSize: _p, ...identity } = deviceContext({ chipId: 9, chipRevision: undefined });
@@ -50,7 +51,7 @@ describe('rollout', () => {
     const ids = ['ok-1', 'ok-2', 'ok-3', 'ok-4'];
     const ds = await fleet(ids);
     const s = await runRollout(driver, pkg, ids, { idleTimeoutMs: 10_000 });
-    expect(s.halted).toBe(false);
+    expect(s.halted).toBeUndefined();
     expect(s.groups.map((g) => g.length)).toEqual([1, 2, 1]);
     expect(s.results.map((r) => r.state)).toEqual(['confirmed', 'confirmed', 'confirmed', 'confirmed']);
     for (const d of ds) expect(d.installer.installedSeq).toBe(5);
@@ -61,7 +62,7 @@ describe('rollout', () => {
     const ds = await fleet(ids, ['h-2']);
     const state = join(mkdtempSync(join(tmpdir(), 'canopy-rollout-')), 'state.json');
     const first = await runRollout(driver, pkg, ids, { stateFile: state, haltRatio: 0.2, idleTimeoutMs: 10_000 });
-    expect(first.halted).toBe(true);
+    expect(first.halted?.reason).toBe('1 of 3 devices tried did not confirm, above 20%');
     expect(first.results.map((r) => [r.deviceId, r.state])).toEqual([
       ['h-1', 'confirmed'],
       ['h-2', 'rolled-back'],
@@ -72,8 +73,14 @@ describe('rollout', () => {
     expect(Object.keys(JSON.parse(readFileSync(state, 'utf8')).results)).toEqual(['h-1', 'h-2', 'h-3']);
 
     const before = ds.map((d) => d.flash.writes);
-    const second = await runRollout(driver, pkg, ids, { stateFile: state, haltRatio: 0.5, idleTimeoutMs: 10_000 });
-    expect(second.halted).toBe(false);
+    // A plain rerun stays halted and touches nobody.
+    const again = await runRollout(driver, pkg, ids, { stateFile: state, haltRatio: 0.5, idleTimeoutMs: 10_000 });
+    expect(again.halted?.failed).toEqual(['h-2']);
+    expect(again.groups).toEqual([]);
+    expect(ds.map((d) => d.flash.writes)).toEqual(before);
+    const second = await runRollout(driver, pkg, ids, { stateFile: state, haltRatio: 0.5, idleTimeoutMs: 10_000, overrideHalt: true });
+    expect(second.halted).toBeUndefined();
+    expect(second.notConfirmed).toEqual(['h-2']);
     expect(second.untouched).toEqual([]);
     expect(second.results.map((r) => r.state)).toEqual(['confirmed', 'rolled-back', 'confirmed', 'confirmed', 'confirmed', 'confirmed']);
     expect(ds.slice(0, 3).map((d) => d.flash.writes)).toEqual(before.slice(0, 3)); // nobody pushed twice
@@ -99,4 +106,65 @@ describe('canopy ota rollout', () => {
       err.mockRestore();
     }
   }, 60_000);
+});
+
+
+describe('canopy ota rollout: refusals halt, reruns resume only when told (issue 11 item 5)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'canopy-rollout-halt-'));
+  writeFileSync(join(dir, 'p.cota'), pkg);
+  const rollout = (fleetIds: string, ...more: string[]) =>
+    canopy('ota', 'rollout', join(dir, 'p.cota'), '--broker', broker.url, '--fleet', fleetIds, '--state', join(dir, `${fleetIds}.json`), ...more);
+
+  it('a fleet where every device refuses halts at the canary and exits 3', async () => {
+    // Devices of another chip: each one refuses the package (esp-mismatch).
+    for (const id of ['w-1', 'w-2', 'w-3']) {
+      const d = new OtaTestDevice({ id, broker: broker.url, trust, identity: { ...identity, chipId: 5 } });
+      devices.push(d);
+      d.boot();
+      await d.ready;
+    }
+    const r = await rollout('w-1,w-2,w-3');
+    expect(r.code).toBe(3);
+    expect(r.out).toContain('0 confirmed, 1 refused, 0 failed, rolled back or silent, 2 untouched');
+    expect(r.out).toContain('HALTED: canary w-1 (refused esp-mismatch) did not confirm');
+    expect(r.out).toContain('--retry-failed');
+    expect(r.err).toContain('canary: 1 device(s)');
+    expect(r.err).not.toContain('wave 1');
+    const json = await rollout('w-1,w-2,w-3', '--json');
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.out.split('\n').at(-1)!).summary).toMatchObject({ halted: true, confirmed: 0, refused: 1, untouched: ['w-2', 'w-3'], code: 3 });
+    // --override-halt goes on, but the threshold still counts this run's refusals.
+    const over = await rollout('w-1,w-2,w-3', '--override-halt');
+    expect(over.code).toBe(3);
+    expect(over.out).toContain('HALTED: 1 of 1 devices tried did not confirm, above 10%');
+    // Past every threshold the rollout ends, and still exits non-zero: nobody confirmed.
+    const all = await rollout('w-1,w-2,w-3', '--override-halt', '--halt-percent', '100');
+    expect(all.code).toBe(1);
+    expect(all.out).toContain('0 confirmed, 3 refused');
+    expect(all.out).toContain('not confirmed: w-1, w-2, w-3');
+  }, 60_000);
+
+  it('a silent canary halts; a plain rerun stays halted; --retry-failed pushes to it again first and resumes', async () => {
+    await fleet(['s-2', 's-3']); // s-1 is offline
+    const first = await rollout('s-1,s-2,s-3', '--timeout', '1');
+    expect(first.code).toBe(3);
+    expect(first.out).toContain('HALTED: canary s-1 (timeout) did not confirm');
+    const plain = await rollout('s-1,s-2,s-3', '--timeout', '1');
+    expect(plain.code).toBe(3);
+    expect(plain.err).not.toContain('canary:'); // nobody pushed to
+    const [s1] = await fleet(['s-1']);
+    const retry = await rollout('s-1,s-2,s-3', '--retry-failed');
+    expect(retry.code).toBe(0);
+    expect(retry.out).toContain('3 confirmed, 0 refused, 0 failed, rolled back or silent, 0 untouched');
+    expect(s1.installer.installedSeq).toBe(5);
+  }, 60_000);
+
+  it('refuses a tampered package before connecting, with the verify exit code', async () => {
+    const bad = pkg.slice();
+    bad[bad.length - 100] ^= 1;
+    writeFileSync(join(dir, 'bad.cota'), bad);
+    const r = await canopy('ota', 'rollout', join(dir, 'bad.cota'), '--broker', 'mqtt://127.0.0.1:1', '--fleet', 'x');
+    expect(r.code).toBe(23);
+    expect(r.err).toContain('package refused before connecting: chunk (exit 23)');
+  });
 });

@@ -18,6 +18,8 @@ import { generateKeyPem, nodeHash, nodeVerifier, signingKey, signManifest, spkiO
 import { assemble, idBytes, manifestFor, type PackOptions } from '../../ota/pack.ts';
 import { describe, toText } from '../../ota/inspect.ts';
 import { defaultStatePath, lastSeq, recordSeq } from '../../ota/seq-state.ts';
+import { fleetSeq } from '../../ota/fleet-seq.ts';
+import { Topics } from '../../protocol/topics.ts';
 
 const usage = `Usage: canopy ota <verb> [flags]
 
@@ -27,15 +29,22 @@ const usage = `Usage: canopy ota <verb> [flags]
   inspect FILE [--json]                                    an ESP-IDF .bin or a Canopy package
   pack --image APP.bin --key KEY.pem... --seq N|auto --vendor V --class C --out PKG
        [--chunk-size N (default 4096, 0 = no table)] [--device ID...] [--expires ISO|EPOCH|+Nd]
-       [--min-seq N] [--info TEXT] [--state FILE]
+       [--min-seq N] [--info TEXT] [--state FILE] [--broker URL [--prefix P]]
+       --seq auto: one above the highest of the fleet's retained OTA status (with --broker) and
+       the state file (default ~/.canopy/ota-seq.json); refused when neither knows a seq
   manifest --image APP.bin (pack's manifest flags) --out MANIFEST.cbor   bytes to sign off the build machine
   sign --manifest MANIFEST.cbor --key KEY.pem --out SIG.cose             a detached COSE_Sign1
   attach --image APP.bin --manifest MANIFEST.cbor --sig SIG.cose... --out PKG
   verify PKG --trust TRUST.json [--device DEVICE.json] [--json]          exit 0 only when valid, else the reason code
-  push PKG --broker URL --device ID... [--json]                          deliver over MQTT
+  push PKG --broker URL --device ID... [--trust TRUST.json] [--timeout S] [--prefix P] [--json]
+       checks PKG here first (a refusal exits with its reason code, nothing is sent), then delivers
+       over MQTT; exit 0 when every device confirmed, a device's reason code, or 1 (e.g. no answer)
   rollout PKG --broker URL --fleet a,b,c|@ids.json|'glob*' [--canary N] [--growth F] [--halt-percent P]
-          [--state FILE] [--timeout S] [--json]      canary then growing waves; halts (exit 3) past P% failures;
-                                                     rerun to resume (state: PKG.rollout.json)
+          [--trust TRUST.json] [--state FILE] [--timeout S] [--retry-failed] [--override-halt] [--json]
+       canary then growing waves. Any canary device that does not confirm, or more than P% of the
+       devices tried, halts it (exit 3); exit 1 when it ran to the end but a device did not confirm.
+       A rerun resumes from the state file (default PKG.rollout.json) and stays halted unless given
+       --retry-failed (push again to the devices that did not confirm, first) or --override-halt.
 
 V and C are UUIDs or names (a name maps to 16 bytes of SHA-256("canopy-id:" + name)).
 DEVICE.json: {"vendor","class","deviceId","installedSeq","partitionSize","chipId","chipRevision","secureVersion","now"}.`;
@@ -82,19 +91,35 @@ const manifestFlags = {
   'min-seq': { type: 'string' },
   info: { type: 'string' },
   state: { type: 'string' },
+  broker: { type: 'string' },
+  prefix: { type: 'string' },
   out: { type: 'string' },
 } as const;
 
 type ManifestValues = { [K in keyof typeof manifestFlags]?: (typeof manifestFlags)[K] extends { multiple: true } ? string[] : string };
 
-function packOptions(v: ManifestValues): { opts: PackOptions; stream: string; state: string } {
+async function packOptions(v: ManifestValues): Promise<{ opts: PackOptions; stream: string; state: string }> {
   const vendor = need(v.vendor, 'vendor');
   const cls = need(v.class, 'class');
   const stream = `${toHex(idBytes(vendor))}/${toHex(idBytes(cls))}`;
   const state = v.state ?? defaultStatePath();
   const seqFlag = need(v.seq, 'seq');
+  if (v.broker && seqFlag !== 'auto') throw new UsageError('--broker is only for --seq auto');
   const last = lastSeq(state, stream);
-  const seq = seqFlag === 'auto' ? last + 1 : intFlag('seq', seqFlag, 0, 1);
+  let seq: number;
+  if (seqFlag === 'auto') {
+    // The fleet's retained OTA status is the truth every release machine shares; the state file
+    // only adds packages packed here that no device has seen yet (docs/ota-cli-state.md).
+    const fleet = v.broker ? await fleetSeq(v.broker, { topics: new Topics(v.prefix ?? 'canopy') }) : undefined;
+    if (!fleet?.devices && last === 0) {
+      throw new UsageError(
+        fleet
+          ? `--seq auto: no device under ${v.broker} has a retained OTA status and ${state} has no record for this vendor/class; give --seq N (above every installed seq)`
+          : `--seq auto: ${state} has no record for this vendor/class (a fresh machine or CI runner?); give --seq N, or --broker URL to take it from the fleet's retained OTA status`,
+      );
+    }
+    seq = Math.max(last, fleet?.max ?? 0) + 1;
+  } else seq = intFlag('seq', seqFlag, 0, 1);
   if (seq <= last) {
     throw new UsageError(`--seq ${seq} is not above ${last}, the last sequence packed for this vendor/class (${state}); use --seq auto`);
   }
@@ -194,7 +219,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
     const out = need(values.out, 'out');
     if (!values.key?.length) throw new UsageError('--key is required');
     const keys = values.key.map((p) => signingKey(readFileSync(p)));
-    const { opts, stream, state } = packOptions(values);
+    const { opts, stream, state } = await packOptions(values);
     const image = read(need(values.image, 'image'));
     const u = manifestFor(image, opts);
     const pkg = assemble(u.manifestBytes, keys.map((k) => signManifest(u.manifestBytes, k)), u.table, image);
@@ -207,7 +232,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
   async manifest(args) {
     const { values } = parseFlags(args, manifestFlags);
     const out = need(values.out, 'out');
-    const { opts, stream, state } = packOptions(values);
+    const { opts, stream, state } = await packOptions(values);
     const u = manifestFor(read(need(values.image, 'image')), opts);
     write(out, u.manifestBytes);
     recordSeq(state, stream, opts.seq);
@@ -261,11 +286,11 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
   },
 
   async push(args) {
-    return (await import('../../ota/push.ts')).pushCommand(args);
+    return (await import('../../ota/push-command.ts')).pushCommand(args);
   },
 
   async rollout(args) {
-    return (await import('../../ota/rollout.ts')).rolloutCommand(args);
+    return (await import('../../ota/rollout-command.ts')).rolloutCommand(args);
   },
 };
 

@@ -4,7 +4,7 @@
 // transfer protocol (transfer.ts) and drives the installer.
 
 import { Topics } from '../topics';
-import { OtaInstaller, type BootReport } from './installer';
+import { OtaInstaller, type BootReport, type Transfer } from './installer';
 import { decodeEnvelope } from './package';
 import { OtaError, reasonCode, type OtaReason } from './reasons';
 import { sha256 } from './sha256';
@@ -26,10 +26,22 @@ export interface AgentOptions {
   installer: OtaInstaller;
   deviceId: string;
   topics?: Topics;
-  /** Blocks asked for per request. Default 16. */
+  /**
+   * Blocks requested and not yet received, at most; more are asked for at half of it. Default 32:
+   * at least 64 KiB of 4 KiB blocks stay queued at the broker, so a broker with Nagle on (stock
+   * mosquitto) always has a full segment to send and never waits on this device's delayed ACK,
+   * even on loopback where the MSS is 64 KiB. It costs the device nothing: blocks wait in the
+   * broker and in TCP, not here.
+   */
   window?: number;
-  /** Ask again after this long without a requested block (ms). Default 2000. */
+  /** Ask again after this long without a requested block arriving (ms). Default 2000. */
   retryMs?: number;
+  /**
+   * A block that arrives and fails its check this many times abandons the transfer: the package
+   * can never install (a corrupted byte, a wrong chunk entry, an image too long or too short), so
+   * asking again forever would only keep the device busy. Default 5.
+   */
+  maxBlockFailures?: number;
   /** The app has this long to call selfTest(true) after booting an update (ms). Default 120000. */
   selfTestMs?: number;
   /** Wall-clock seconds for expiry checks; undefined when the device has no trusted time. */
@@ -69,10 +81,14 @@ export class OtaAgent {
   private readonly id: string;
   private readonly window: number;
   private readonly retryMs: number;
+  private readonly maxBlockFailures: number;
+  /** Failed checks per block index, for the transfer in progress. */
+  private blockFailures = new Map<number, number>();
   private readonly selfTestMs: number;
   private readonly epoch: () => number | undefined;
   private out: AgentOutput = { publish: [], events: [], reboot: false, deadline: undefined };
   private asked = new Set<number>();
+  /** When blocks were last asked for or last arrived: silence since then triggers a re-ask. */
   private lastAsk = 0;
   private selfTestDeadline: number | undefined;
   private selfTestSeq = 0;
@@ -83,8 +99,9 @@ export class OtaAgent {
     this.installer = o.installer;
     this.topics = o.topics ?? new Topics();
     this.id = o.deviceId;
-    this.window = Math.min(o.window ?? 16, MAX_BITMAP * 8);
+    this.window = Math.min(o.window ?? 32, MAX_BITMAP * 8);
     this.retryMs = o.retryMs ?? 2000;
+    this.maxBlockFailures = Math.max(1, o.maxBlockFailures ?? 5);
     this.selfTestMs = o.selfTestMs ?? 120_000;
     this.epoch = o.epochSeconds ?? (() => undefined);
   }
@@ -177,8 +194,10 @@ export class OtaAgent {
       } catch {
         // The installer reports the envelope fault with its reason below.
       }
-      const resumed = this.installer.transfer !== undefined;
+      const before = this.installer.transfer;
+      const resumed = before !== undefined;
       const t = this.installer.offer(offer.envelope, offer.table, this.epoch());
+      if (t !== before) this.blockFailures.clear();
       const missing = this.installer.missing().length;
       this.event({ type: 'transfer', seq: t.manifest.seq, blocks: t.blocks, missing, resumed: resumed && missing < t.blocks });
       this.asked.clear();
@@ -194,6 +213,7 @@ export class OtaAgent {
   private onBlock(payload: Uint8Array, now: number): void {
     const t = this.installer.transfer;
     let index = -1;
+    let length = 0;
     try {
       const b = decodeBlock(payload);
       if (!t || !equalBytes(b.id, t.id.subarray(0, ID_LENGTH))) {
@@ -201,30 +221,46 @@ export class OtaAgent {
         return;
       }
       index = b.index;
+      length = b.data.length;
       if (!this.installer.missing().includes(index)) {
         this.duplicates++;
         return;
       }
       this.asked.delete(index);
       const complete = this.installer.writeBlock(index, b.data);
+      this.lastAsk = now; // blocks are flowing: a slow link is not silence
       if (complete) return this.install();
       const done = t.blocks - this.installer.missing().length;
       // Ask for more at half a window, so blocks keep flowing while the rest are in flight.
       if (this.asked.size <= this.window >> 1) {
         this.event({ type: 'progress', done, total: t.blocks });
-        this.status('receiving', 0, undefined, undefined, undefined, 0);
+        // The request first: the pusher answers it at once, and that answer carries the TCP ACK
+        // a broker with Nagle on waits for before it forwards the next small message. A status
+        // first would hold the request behind the pusher's delayed ACK (~40 ms per refill).
         this.request(now);
+        this.status('receiving', 0, undefined, undefined, undefined, 0);
       }
     } catch (e) {
       if (!(e instanceof OtaError)) throw e;
       if (e.reason === 'chunk' || e.reason === 'cbor' || e.reason === 'envelope') {
         // A damaged or forged block is dropped unwritten; no longer counted as asked, the next
-        // refill asks for it again.
+        // refill asks for it again, a bounded number of times.
         this.event({ type: 'ignored', detail: `block ${index}: ${e.message}` });
+        if (t && index >= 0 && this.installer.transfer === t) this.blockFailed(t, index, length, e);
         return;
       }
       this.fail(e, t?.id);
     }
+  }
+
+  private blockFailed(t: Transfer, index: number, length: number, e: OtaError): void {
+    const n = (this.blockFailures.get(index) ?? 0) + 1;
+    this.blockFailures.set(index, n);
+    if (n < this.maxBlockFailures) return;
+    // A block of the wrong length means the package's image is shorter or longer than signed.
+    const want = index < t.blocks ? Math.min(t.blockSize, t.manifest.size - index * t.blockSize) : length;
+    const reason: OtaReason = length < want ? 'truncated' : length > want ? 'trailing' : e.reason;
+    this.fail(new OtaError(reason, `block ${index} failed its check ${n} times, transfer abandoned: ${e.detail}`), t.id, t.manifest.seq);
   }
 
   private install(): void {
@@ -242,7 +278,11 @@ export class OtaAgent {
   }
 
   private fail(e: OtaError, id: Uint8Array | undefined, seq = this.installer.transfer?.manifest.seq ?? 0): void {
+    // The slot was never completed, so it is not bootable; the record is cleared, so a new offer
+    // (even of the same seq) starts afresh instead of meeting `busy`.
     this.installer.cancel();
+    this.blockFailures.clear();
+    this.asked.clear();
     this.event({ type: 'failed', reason: e.reason, detail: e.detail });
     this.status('failed', reasonCode(e.reason), id?.subarray(0, ID_LENGTH), seq, e.detail);
   }

@@ -1,0 +1,85 @@
+// The host's check of a package before it goes anywhere: `ota push` and `ota rollout` run it before
+// they connect, with the verifier and reason codes of `ota verify`, so a package the devices would
+// refuse is refused here, at once, with the same exit code.
+import { readFileSync } from 'node:fs';
+import { checkChunkTable, checkPayload } from '../protocol/ota/chunks.ts';
+import { decodeManifest, type Manifest } from '../protocol/ota/manifest.ts';
+import { parsePackage, readPackageHeader } from '../protocol/ota/package.ts';
+import { verifyPackage } from '../protocol/ota/policy.ts';
+import { describeReason, OtaError } from '../protocol/ota/reasons.ts';
+import { parseTrustStore, type TrustedKey, type TrustStore } from '../protocol/ota/trust.ts';
+import { nodeHash, nodeVerifier } from './keys.ts';
+
+export interface Preflight {
+  manifest: Manifest;
+  /** Trusted signers, or undefined when no trust store was given (signatures then unchecked here). */
+  signers: TrustedKey[] | undefined;
+}
+
+/**
+ * With a trust store: exactly `ota verify` without a device. Without one: every check that needs
+ * no key (framing, envelope shape, manifest, chunk table, every chunk, digest, ESP image), in the
+ * same order; the devices still authenticate the envelope.
+ */
+export function preflight(pkg: Uint8Array, trust?: TrustStore): Preflight {
+  if (trust) {
+    const v = verifyPackage(pkg, trust, nodeVerifier, undefined, nodeHash);
+    return { manifest: v.manifest, signers: v.signers };
+  }
+  readPackageHeader(pkg);
+  const parts = parsePackage(pkg);
+  const manifest = decodeManifest(parts.envelope.manifestBytes);
+  if (manifest.size === 0) throw new OtaError('size', 'payload size is 0');
+  checkChunkTable(parts.table, manifest);
+  checkPayload(parts.payload, manifest, parts.table, nodeHash);
+  return { manifest, signers: undefined };
+}
+
+/** A file's bytes, or an error that names the file and what was expected. */
+export function readInput(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new Error(`cannot read the ${what} ${path}: ${why}`);
+  }
+}
+
+export function readTrust(path: string): TrustStore {
+  const text = new TextDecoder().decode(readInput(path, 'trust store'));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${path} is not JSON; expected a trust store written by \`canopy ota pubkey\``);
+  }
+  try {
+    return parseTrustStore(json);
+  } catch (e) {
+    throw new Error(`${path} is not a trust store: ${(e as Error).message}`);
+  }
+}
+
+/** The refusal of a package on this machine, as `ota verify` prints it; returns the exit code. */
+export function reportLocalRefusal(verb: string, e: OtaError, json: boolean | undefined): number {
+  if (json) console.log(JSON.stringify({ status: e.reason, code: e.code, detail: e.detail }));
+  else console.error(`canopy ota ${verb}: package refused before connecting: ${e.reason} (exit ${e.code}): ${e.detail}\n  ${describeReason(e.reason)}`);
+  return e.code;
+}
+
+/**
+ * For `ota <verb> PKG [--trust FILE]`: the package's bytes once they pass preflight, or the exit
+ * code of a refusal that has been reported already. Nothing here touches the network.
+ */
+export function checkedPackage(verb: string, path: string, trustPath: string | undefined, json: boolean | undefined): { pkg: Uint8Array; trusted: boolean } | { code: number } {
+  const trust = trustPath ? readTrust(trustPath) : undefined;
+  const pkg = readInput(path, 'package');
+  try {
+    preflight(pkg, trust);
+  } catch (e) {
+    if (e instanceof OtaError) return { code: reportLocalRefusal(verb, e, json) };
+    throw e;
+  }
+  return { pkg, trusted: trust !== undefined };
+}

@@ -1,0 +1,87 @@
+// `canopy ota push`: flags, a local check of the package, then the push over MQTT. Everything that
+// can be refused on this machine is refused before the broker is contacted, so a bad package, a
+// bad file or a bad flag exits at once with its code instead of waiting on the network.
+import { Session } from '../protocol/session/session.ts';
+import { Topics } from '../protocol/topics.ts';
+import { describeReason, reasonFromCode } from '../protocol/ota/reasons.ts';
+import { SessionDriver } from '../host/transport.ts';
+import { parseFlags, intFlag, UsageError } from '../host/usage.ts';
+import { OtaPusher, TIMEOUT_CODE, type DeviceResult } from './push.ts';
+import { checkedPackage } from './preflight.ts';
+
+function bar(done: number, total: number, width = 24): string {
+  const f = total ? Math.round((done / total) * width) : 0;
+  return '[' + '#'.repeat(f) + '-'.repeat(width - f) + `] ${total ? Math.floor((done / total) * 100) : 0}%`;
+}
+
+/** One line per device for people: what happened and, when it was not a success, why. */
+export function describeResult(r: DeviceResult): string {
+  if (r.state === 'confirmed') return `${r.deviceId}: confirmed`;
+  if (r.reason === TIMEOUT_CODE) return `${r.deviceId}: timeout: ${r.detail}`;
+  const known = reasonFromCode(r.reason);
+  const why = known && known !== 'ok' ? ` (${describeReason(known)})` : '';
+  return `${r.deviceId}: ${r.state}: ${r.reasonName}${why}${r.detail ? ': ' + r.detail : ''}`;
+}
+
+/** 0 when every device confirmed; the shared OTA reason when all failures share one; else 1. */
+export function exitCodeOf(results: DeviceResult[]): number {
+  const failed = results.filter((r) => r.state !== 'confirmed');
+  if (failed.length === 0) return 0;
+  const codes = new Set(failed.map((r) => r.reason));
+  const [only] = codes;
+  return codes.size === 1 && only >= 10 ? only : 1;
+}
+
+export async function pushCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      broker: { type: 'string' },
+      device: { type: 'string', multiple: true },
+      trust: { type: 'string' },
+      json: { type: 'boolean' },
+      prefix: { type: 'string' },
+      timeout: { type: 'string' },
+      'client-id': { type: 'string' },
+    },
+    true,
+  );
+  if (positionals.length !== 1) throw new UsageError('give exactly one PKG');
+  if (!values.broker) throw new UsageError('--broker is required');
+  if (!values.device?.length) throw new UsageError('--device is required');
+  const idleTimeoutMs = intFlag('timeout', values.timeout, 60, 1) * 1000;
+  const topics = new Topics(values.prefix ?? 'canopy');
+  const checked = checkedPackage('push', positionals[0], values.trust, values.json);
+  if ('code' in checked) return checked.code;
+  const { pkg } = checked;
+  if (!checked.trusted && !values.json) console.error('note: no --trust given, so signatures are checked by the devices only');
+
+  const session = new Session({ clientId: values['client-id'] ?? `canopy-push-${Math.random().toString(36).slice(2, 10)}`, cleanSession: false, keepalive: 30 });
+  const driver = new SessionDriver(session, values.broker).start();
+  const shown = new Map<string, string>();
+  const pusher = new OtaPusher(driver, pkg, values.device, {
+    topics,
+    idleTimeoutMs,
+    onStatus(d, s) {
+      if (values.json) {
+        console.log(JSON.stringify({ device: d, state: s.state, reason: s.reason, done: s.done, total: s.total, seq: s.seq, detail: s.detail }));
+        return;
+      }
+      const line = `${d.padEnd(16)} ${bar(s.done, s.total)} ${s.state}`;
+      if (shown.get(d) !== line) console.error(line);
+      shown.set(d, line);
+    },
+  });
+  let results: DeviceResult[];
+  try {
+    results = await pusher.run();
+  } finally {
+    await driver.stop();
+  }
+  for (const r of results) {
+    if (values.json) console.log(JSON.stringify({ device: r.deviceId, final: r.state, reason: r.reasonName, code: r.reason, detail: r.detail }));
+    else console.log(describeResult(r));
+  }
+  if (!values.json) console.error(`${pusher.stats.bytesSent} bytes in ${pusher.stats.blocksSent} blocks, ${pusher.stats.resentBytes} bytes re-sent`);
+  return exitCodeOf(results);
+}
