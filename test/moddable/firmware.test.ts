@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModuleGraph } from '../../host/xs/module-graph.ts';
-import { readManifestModules } from '../../host/xs/manifest.ts';
+import { NOT_PRELOADED, readManifestModules } from '../../host/xs/manifest.ts';
 import { decodeSample } from '../../protocol/telemetry.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { TestClient } from '../support/clients.ts';
@@ -27,8 +27,9 @@ function expectedModules(platform: 'esp32' | 'lin'): string[] {
 
 function expectPreloaded(platform: 'esp32' | 'lin', makefile: string): void {
   const preloaded = new Set(preloadedModules(makefile));
-  const ours = [...readManifestModules(manifest, platform).modules.keys()].filter((m) => m !== 'main');
-  expect(ours.filter((m) => !preloaded.has(m))).toEqual([]);
+  const ours = [...readManifestModules(manifest, platform).modules.keys()];
+  expect(ours.filter((m) => !preloaded.has(m) && !(m in NOT_PRELOADED[platform]))).toEqual([]);
+  expect(ours.filter((m) => preloaded.has(m) && m in NOT_PRELOADED[platform])).toEqual([]);
 }
 
 describe('the firmware on the real Moddable SDK', () => {
@@ -50,7 +51,7 @@ describe('the firmware on the real Moddable SDK', () => {
     expect(builtModuleNames(lin.modulesDir)).toEqual(expectedModules('lin'));
   });
 
-  it('the lin build preloads every Canopy module but main', () => {
+  it('the lin build preloads every Canopy module but those that must load at run time', () => {
     expectPreloaded('lin', lin.makefile);
   });
 
