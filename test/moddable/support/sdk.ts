@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, relative } from 'node:path';
+import { basename, delimiter, join, relative } from 'node:path';
 import { checkPrerequisites } from '../../../host/commands/build.ts';
 
 export interface Sdk {
@@ -70,8 +70,9 @@ export async function buildLin(sdk: Sdk, root: string, config: Record<string, st
   const out = scratchDir('lin');
   const args = ['-d', '-m', '-p', 'lin', '-t', 'build', '-o', out, 'manifest.json', ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
   await run(sdk, 'mcconfig', args, { cwd: root, log: join(out, 'mcconfig.log') });
-  const main = join(out, 'tmp', 'lin', 'mc', 'debug', 'main');
-  const mcso = join(out, 'bin', 'lin', 'mc', 'debug', 'main', 'mc.so');
+  // mcconfig names the build folder after the project's folder.
+  const main = join(out, 'tmp', 'lin', 'mc', 'debug', basename(root));
+  const mcso = join(out, 'bin', 'lin', 'mc', 'debug', basename(root), 'mc.so');
   if (!existsSync(mcso)) throw new Error(`mcconfig reported success but built no ${mcso}`);
   return { out, mcso, modulesDir: join(main, 'modules'), makefile: join(main, 'makefile') };
 }
@@ -100,7 +101,7 @@ export async function buildEsp32Xs(sdk: Sdk, root: string): Promise<Esp32XsBuild
   git('tag', 'v6.0');
   const env = { ...sdk.env, IDF_PATH: idf };
   await run(sdk, 'mcconfig', ['-p', 'esp32', '-t', 'build', '-o', out, 'manifest.json'], { cwd: root, env, log: join(out, 'mcconfig.log') });
-  const main = join(out, 'tmp', 'esp32', 'release', 'main');
+  const main = join(out, 'tmp', 'esp32', 'release', basename(root));
   const xsC = join(main, 'mc.xs.c');
   // SDKCONFIG_H= drops the dependency on ESP-IDF's generated sdkconfig.h, which only the C steps need.
   await run(sdk, 'make', ['-f', join(main, 'makefile'), 'SDKCONFIG_H=', xsC], { cwd: main, env, log: join(out, 'make.log') });
