@@ -89,22 +89,25 @@ export class FlashOutboxStore implements OutboxStore {
     this.deferred.clear();
     this.order = [];
     this.liveRecordBytes = 0;
-    const found: { sector: number; seq: number; records: StoreRecord[]; end: number; tailErased: boolean }[] = [];
+    const found: { sector: number; seq: number; records: StoreRecord[]; sizes: number[]; end: number; tailErased: boolean }[] = [];
     for (let s = 0; s < this.sectors; s++) {
       const bytes = new Uint8Array(this.area.read(s * this.area.blockSize, this.area.blockSize));
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       this.seq[s] = undefined;
       this.clean[s] = erased(bytes, 0);
       if (view.getUint32(0) !== MAGIC) continue;
-      const { records, goodBytes } = decodeRecords(bytes.subarray(HEADER));
+      const { records, sizes, goodBytes } = decodeRecords(bytes.subarray(HEADER));
       const end = HEADER + goodBytes;
-      found.push({ sector: s, seq: view.getUint32(4), records, end, tailErased: erased(bytes, end) });
+      found.push({ sector: s, seq: view.getUint32(4), records, sizes, end, tailErased: erased(bytes, end) });
     }
     found.sort((a, b) => a.seq - b.seq);
     for (const f of found) {
       this.seq[f.sector] = f.seq;
       this.order.push(f.sector);
-      for (const r of f.records) this.apply(r, f.sector);
+      f.records.forEach((r, i) => {
+        if (r.op === 'delete') this.dropLive(r.id);
+        else this.setLive(r.message, f.sector, f.sizes[i]);
+      });
       this.nextSeq = f.seq + 1;
     }
     const last = found[found.length - 1];
@@ -266,11 +269,6 @@ export class FlashOutboxStore implements OutboxStore {
     this.area.erase(oldest);
     this.seq[oldest] = undefined;
     this.clean[oldest] = true;
-  }
-
-  private apply(r: StoreRecord, sector: number): void {
-    if (r.op === 'delete') this.dropLive(r.id);
-    else this.setLive(r.message, sector, encodeRecord(r).length);
   }
 
   private setLive(message: OutboundMessage, sector: number, recordBytes: number): void {

@@ -50,8 +50,9 @@ export function encodeRecord(r: StoreRecord): Uint8Array {
  * Decodes the records of a log in order. Stops at the first record that is truncated or fails its
  * CRC and reports how many bytes were good, so the store can cut (or skip past) the torn tail.
  */
-export function decodeRecords(log: Uint8Array): { records: StoreRecord[]; goodBytes: number } {
+export function decodeRecords(log: Uint8Array): { records: StoreRecord[]; sizes: number[]; goodBytes: number } {
   const records: StoreRecord[] = [];
+  const sizes: number[] = [];
   const view = new DataView(log.buffer, log.byteOffset, log.byteLength);
   let o = 0;
   while (o + 4 <= log.length) {
@@ -62,9 +63,10 @@ export function decodeRecords(log: Uint8Array): { records: StoreRecord[]; goodBy
     const r = decodeBody(body);
     if (!r) break;
     records.push(r);
+    sizes.push(4 + bodyLength + 4);
     o += 4 + bodyLength + 4;
   }
-  return { records, goodBytes: o };
+  return { records, sizes, goodBytes: o };
 }
 
 /** Replays a log into the live set of messages (see decodeRecords for the torn tail). */
