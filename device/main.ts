@@ -17,6 +17,8 @@ import { DeviceApp } from 'device/app/device-app';
 import { ConfigError, objectSource, resolveConfig } from 'device/config';
 import { moddableClock } from 'device/platform/moddable/clock';
 import { preferenceStorage } from 'device/platform/moddable/storage';
+import { openOutboxStore } from 'device/platform/moddable/outbox-store';
+import { outboxArea } from 'canopy/outbox-area';
 import type { DevicePlatform, LogLevel } from 'device/platform/types';
 
 function log(level: LogLevel, message: string): void {
@@ -44,15 +46,22 @@ function boot(): void {
       log('error', `OTA disabled: ${(err as Error).message}`);
     }
   }
+  // QoS 1/2 messages queued while offline survive a power cut: a ring of flash sectors (esp32: the
+  // "storage" partition; lin: a file), one flash write per queued message (docs/device-outbox.md).
+  const outboxStore = openOutboxStore(outboxArea());
   const platform: DevicePlatform = {
     clock: moddableClock,
     network: createNetwork({ ssid: settings.wifi.ssid, password: settings.wifi.password, sntpHost: typeof config.sntp === 'string' ? config.sntp : undefined }),
     sensors: createSensors(settings, moddableClock),
     storage: preferenceStorage,
+    outboxStore,
+    // The Outbox never holds more than the flash ring can keep, lost acks included.
+    outboxMaxBytes: outboxStore.outboxBounds(settings.outboxLimit, 16).maxBytes,
     random: Math.random,
     log,
     restart: (reason) => {
       log('warn', `restarting: ${reason}`);
+      outboxStore.flush();
       slots?.rollbackIfRequested();
       System.restart();
     },

@@ -82,7 +82,7 @@ export class DeviceApp {
       username: config.broker.username,
       password: config.broker.password === undefined ? undefined : utf8Encode(config.broker.password),
       status: { topic: this.topics.status(config.deviceId), qos: 1 },
-      outbox: new Outbox({ maxMessages: config.outboxLimit, store: platform.outboxStore }),
+      outbox: new Outbox({ maxMessages: config.outboxLimit, maxBytes: platform.outboxMaxBytes, store: platform.outboxStore }),
       random: () => platform.random(),
       maxPacketSize: config.maxPacketSize,
     });

@@ -74,6 +74,8 @@ export interface DevicePlatform {
   storage: DeviceStorage;
   /** Where unacknowledged QoS 1/2 messages survive a reboot; in memory when absent. */
   outboxStore?: OutboxStore;
+  /** Most bytes the outbox may hold (a flash store is smaller than the Outbox's default). */
+  outboxMaxBytes?: number;
   /** [0, 1); seeded in the simulator so runs repeat. */
   random(): number;
   log(level: LogLevel, message: string): void;

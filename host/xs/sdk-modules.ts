@@ -33,10 +33,11 @@ export const SDK_BUILDS: Record<'esp32' | 'lin', { includes: string[]; groups: S
       '$(MODDABLE)/modules/io/manifest.json',
       '$(MODULES)/network/net/manifest.json',
       '$(MODULES)/files/preference/manifest.json',
+      '$(MODULES)/files/file/manifest.json',
     ],
     groups: [
       ...common,
-      { from: '$(MODULES)/files/preference/manifest.json (lin: preference over files/file)', modules: ['preference', 'file'] },
+      { from: '$(MODULES)/files/preference/manifest.json and files/file/manifest.json (lin: preference and the outbox over files)', modules: ['preference', 'file'] },
       { from: '$(BUILD_SIMULATOR)/manifest.json (mcsim\'s screen)', modules: ['screen'] },
     ],
   },
@@ -50,10 +51,12 @@ export const SDK_BUILDS: Record<'esp32' | 'lin', { includes: string[]; groups: S
       '$(MODULES)/network/sntp/manifest.json',
       '$(MODULES)/network/wifi/manifest.json',
       '$(MODDABLE)/examples/io/tcp/tlssocket/manifest.json',
+      '$(MODULES)/files/flash/manifest.json',
     ],
     groups: [
       ...common,
       { from: '$(BUILD)/devices/esp32/manifest.json (NVS preference)', modules: ['preference'] },
+      { from: '$(MODULES)/files/flash/manifest.json (raw partitions: the outbox ring)', modules: ['flash'] },
       {
         from: '$(MODDABLE)/modules/io/manifests/esp32/manifest.json (ECMA-419 IO)',
         modules: [

@@ -1,6 +1,6 @@
 // The on-storage form of an outbox entry, shared by every OutboxStore that writes bytes (the
-// Node file store now, a flash partition later). An append-only log of these records survives
-// a power cut mid-write: a torn tail fails its length or CRC and is discarded.
+// Node file store, the firmware's flash ring in outbox-log.ts). An append-only log of these
+// records survives a power cut mid-write: a torn tail fails its length or CRC and is discarded.
 //
 // record := u32 bodyLength, body, u32 crc32(body)           (all big-endian)
 // body   := u8 op (1 put, 2 delete), u32 id, [put fields]
@@ -47,14 +47,14 @@ export function encodeRecord(r: StoreRecord): Uint8Array {
 }
 
 /**
- * Replays a log into the live set of messages. Stops at the first record that is truncated or
- * fails its CRC and reports how many bytes were good, so the store can cut the torn tail.
+ * Decodes the records of a log in order. Stops at the first record that is truncated or fails its
+ * CRC and reports how many bytes were good, so the store can cut (or skip past) the torn tail.
  */
-export function replayLog(log: Uint8Array): { messages: OutboundMessage[]; goodBytes: number; records: number } {
-  const live = new Map<number, OutboundMessage>();
+export function decodeRecords(log: Uint8Array): { records: StoreRecord[]; sizes: number[]; goodBytes: number } {
+  const records: StoreRecord[] = [];
+  const sizes: number[] = [];
   const view = new DataView(log.buffer, log.byteOffset, log.byteLength);
   let o = 0;
-  let records = 0;
   while (o + 4 <= log.length) {
     const bodyLength = view.getUint32(o);
     if (bodyLength < 5 || o + 4 + bodyLength + 4 > log.length) break;
@@ -62,12 +62,22 @@ export function replayLog(log: Uint8Array): { messages: OutboundMessage[]; goodB
     if (view.getUint32(o + 4 + bodyLength) !== crc32(body)) break;
     const r = decodeBody(body);
     if (!r) break;
+    records.push(r);
+    sizes.push(4 + bodyLength + 4);
+    o += 4 + bodyLength + 4;
+  }
+  return { records, sizes, goodBytes: o };
+}
+
+/** Replays a log into the live set of messages (see decodeRecords for the torn tail). */
+export function replayLog(log: Uint8Array): { messages: OutboundMessage[]; goodBytes: number; records: number } {
+  const { records, goodBytes } = decodeRecords(log);
+  const live = new Map<number, OutboundMessage>();
+  for (const r of records) {
     if (r.op === 'put') live.set(r.message.id, r.message);
     else live.delete(r.id);
-    o += 4 + bodyLength + 4;
-    records++;
   }
-  return { messages: [...live.values()].sort((a, b) => a.id - b.id), goodBytes: o, records };
+  return { messages: [...live.values()].sort((a, b) => a.id - b.id), goodBytes, records: records.length };
 }
 
 function decodeBody(b: Uint8Array): StoreRecord | undefined {

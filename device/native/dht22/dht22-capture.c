@@ -3,7 +3,8 @@
  * (ESP-IDF v6 `driver/rmt_rx.h`, component esp_driver_rmt) and returns its level widths in µs.
  * Decoding (bits, checksum, sign-magnitude temperature, ranges, the 2 s rule) is TypeScript:
  * device/drivers/dht22-frame.ts. Keeping this side to "measure widths" keeps it small enough to
- * review without hardware: it has not been compiled here (no ESP-IDF on the build machine).
+ * review without hardware. npm test syntax-checks it against the XS headers and stand-ins for the
+ * ESP-IDF API (test/native-c.test.ts, docs/native.md); it has not been built with ESP-IDF itself.
  *
  * Why RMT: it timestamps every edge in hardware at 1 µs, so the 5 ms frame needs neither interrupts
  * off (Wi-Fi keeps running) nor a busy loop sampling the pin.

@@ -19,7 +19,10 @@
 #include "esp_partition.h"
 
 static esp_ota_handle_t gOta = 0;
-static const esp_partition_t *gPartition = NULL;
+/* The slot being written. Not named gPartition: the SDK's esp xsHost.h declares
+ * `extern const esp_partition_t *gPartition` (the partition holding the XS archive), and a static of
+ * that name does not compile (test/native-c.test.ts). */
+static const esp_partition_t *gSlot = NULL;
 
 static const esp_partition_t *nextPartition(xsMachine *the)
 {
@@ -49,7 +52,7 @@ static void openSlot(xsMachine *the, uint32_t size, const char *what)
 		gOta = 0;
 	}
 	check(the, esp_ota_begin(p, size, &gOta), what);
-	gPartition = p;
+	gSlot = p;
 }
 
 void xs_canopy_ota_begin(xsMachine *the)
@@ -77,7 +80,7 @@ void xs_canopy_ota_read(xsMachine *the)
 {
 	uint32_t offset = (uint32_t)xsmcToInteger(xsArg(0));
 	uint32_t length = (uint32_t)xsmcToInteger(xsArg(1));
-	const esp_partition_t *p = gPartition ? gPartition : nextPartition(the);
+	const esp_partition_t *p = gSlot ? gSlot : nextPartition(the);
 	if ((offset + length) > p->size)
 		xsRangeError("read past the end of the OTA slot");
 	xsmcSetArrayBuffer(xsResult, NULL, length);
@@ -91,7 +94,7 @@ void xs_canopy_ota_complete(xsMachine *the)
 	esp_err_t err = esp_ota_end(gOta);
 	gOta = 0;
 	check(the, err, "esp_ota_end");
-	check(the, esp_ota_set_boot_partition(gPartition), "esp_ota_set_boot_partition");
+	check(the, esp_ota_set_boot_partition(gSlot), "esp_ota_set_boot_partition");
 }
 
 void xs_canopy_ota_abort(xsMachine *the)
