@@ -6,7 +6,7 @@
 // 32 B; the same slot is 16 B on an ESP32.
 import { EmbeddedBroker } from '../host/broker.ts';
 import { buildXsBundle } from '../host/xs/bundle.ts';
-import { XsDevice } from '../host/xs/device-host.ts';
+import { XsDevice } from '../sim/xs-device.ts';
 import { VirtualClock } from '../host/xs/timers.ts';
 import { XsWorker } from '../host/xs/worker.ts';
 import { deviceBundleCode } from '../sim/fleet.ts';

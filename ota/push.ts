@@ -19,7 +19,7 @@ import {
   type TransferStatus,
 } from '../protocol/ota/transfer.ts';
 import { SessionDriver } from '../host/transport.ts';
-import { parseFlags, intFlag, UsageError } from '../host/usage.ts';
+import { parseFlags, intFlag, UsageError } from '../host/flags.ts';
 import type { SessionEvent } from '../protocol/session/events.ts';
 
 export const FINAL_STATES = new Set(['refused', 'confirmed', 'rolled-back', 'failed']);

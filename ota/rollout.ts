@@ -9,7 +9,7 @@ import { Topics } from '../protocol/topics.ts';
 import { parsePackage, toHex } from '../protocol/ota/package.ts';
 import { sha256 } from '../protocol/ota/sha256.ts';
 import { SessionDriver } from '../host/transport.ts';
-import { parseFlags, intFlag, UsageError } from '../host/usage.ts';
+import { parseFlags, intFlag, UsageError } from '../host/flags.ts';
 import { OtaPusher, type DeviceResult } from './push.ts';
 
 export interface RolloutOptions {

@@ -3,9 +3,9 @@
 // partitioned while the others carry on). Faults and power loss are methods here; sim/runner.ts
 // schedules them from a scenario's timeline.
 import { buildXsBundle } from '../host/xs/bundle.ts';
-import { XsDevice } from '../host/xs/device-host.ts';
+import { XsDevice } from './xs-device.ts';
 import type { Clock } from '../host/xs/timers.ts';
-import type { SimDevice, SimDeviceEvent } from '../host/sim-device.ts';
+import type { SimDevice, SimDeviceEvent } from './sim-device.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { SensorModel } from './models.ts';
 import { NodeDevice } from './node-device.ts';

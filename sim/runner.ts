@@ -8,7 +8,7 @@
 // of device time, which is what the broker's keepalive timer would do (FaultProxy.severUpstream).
 import { EmbeddedBroker } from '../host/broker.ts';
 import { netActivity } from '../host/device-socket.ts';
-import type { SimDeviceEvent } from '../host/sim-device.ts';
+import type { SimDeviceEvent } from './sim-device.ts';
 import { RealClock, ScaledClock, VirtualClock, type Clock } from '../host/xs/timers.ts';
 import { checkAssertions, type AssertionResult, type PartitionWindow, type Produced } from './assertions.ts';
 import { Fleet } from './fleet.ts';

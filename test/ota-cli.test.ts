@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../host/cli.ts';
+import { main } from '../cli/main.ts';
 import { parsePackage, toHex } from '../protocol/ota/package.ts';
 import { decodeManifest } from '../protocol/ota/manifest.ts';
 import { reasonCode } from '../protocol/ota/reasons.ts';

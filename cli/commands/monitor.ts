@@ -1,6 +1,6 @@
 // `canopy monitor`: the simulator's live view (or JSON lines) for a real fleet on any broker.
-import type { Command } from '../cli.ts';
-import { parseFlags, UsageError } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { parseFlags, UsageError } from '../../host/flags.ts';
 import { FleetObserver, observationJson } from '../../sim/observer.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
 

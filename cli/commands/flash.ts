@@ -1,14 +1,14 @@
 // `canopy flash`: put a build on a board over USB serial with esptool-js.
 import { SerialPort } from 'serialport';
-import type { Command } from '../cli.ts';
-import { FlashError } from '../flash/errors.ts';
-import { flashPlan, type FlashReport } from '../flash/flasher.ts';
-import { verifyOtaPackage, type OtaPayloadStep } from '../flash/ota-input.ts';
-import { parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../flash/plan.ts';
-import { pickPort, type PortListing } from '../flash/ports.ts';
-import { progressLine, summaryLines } from '../flash/progress.ts';
-import { WebSerialPort, type SerialBinding } from '../flash/web-serial.ts';
-import { intFlag, parseFlags, UsageError } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { FlashError } from '../../host/flash/errors.ts';
+import { flashPlan, type FlashReport } from '../../host/flash/flasher.ts';
+import { verifyOtaPackage, type OtaPayloadStep } from '../../host/flash/ota-input.ts';
+import { parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../../host/flash/plan.ts';
+import { pickPort, type PortListing } from '../../host/flash/ports.ts';
+import { progressLine, summaryLines } from '../../host/flash/progress.ts';
+import { WebSerialPort, type SerialBinding } from '../../host/flash/web-serial.ts';
+import { intFlag, parseFlags, UsageError } from '../../host/flags.ts';
 
 const usage = `Usage: canopy flash [flags] BUILD_DIR
        canopy flash [flags] ADDRESS=FILE [ADDRESS=FILE ...]

@@ -1,12 +1,7 @@
 // `canopy` entry: a table of subcommands, each loaded on demand so `canopy flash` does not pay
 // for the simulator's imports and a missing optional part only fails the command that needs it.
-import { UsageError } from './usage.ts';
-
-export interface Command {
-  summary: string;
-  usage: string;
-  run(args: string[]): Promise<number>;
-}
+import { UsageError } from '../host/flags.ts';
+import type { Command } from './command.ts';
 
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   session: () => import('./commands/session.ts'),

@@ -2,9 +2,9 @@
 // embedded broker or any other, with a live view, JSON lines, or a scenario with assertions.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseTrustStore } from '../../protocol/ota/trust.ts';
-import type { Command } from '../cli.ts';
-import { intFlag, parseFlags, UsageError } from '../usage.ts';
-import { findXsnapWorker } from '../xs/worker.ts';
+import type { Command } from '../command.ts';
+import { intFlag, parseFlags, UsageError } from '../../host/flags.ts';
+import { findXsnapWorker } from '../../host/xs/worker.ts';
 import { formatReport, junitXml } from '../../sim/assertions.ts';
 import { observationJson, type FleetObserver } from '../../sim/observer.ts';
 import { runSimulation } from '../../sim/runner.ts';

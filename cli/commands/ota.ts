@@ -2,8 +2,8 @@
 // that reason's code (protocol/ota/reasons.ts), so scripts can branch on why.
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
-import type { Command } from '../cli.ts';
-import { parseFlags, intFlag, UsageError } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { parseFlags, intFlag, UsageError } from '../../host/flags.ts';
 import { decode } from '../../protocol/cbor/index.ts';
 import { readCoseSign1, algName, type CoseSignature } from '../../protocol/ota/cose.ts';
 import { decodeManifest } from '../../protocol/ota/manifest.ts';
@@ -14,7 +14,8 @@ import { parseTrustStore, trustedKey, trustStoreJson, type TrustedKey } from '..
 import { encode } from '../../protocol/cbor/index.ts';
 import { coseSign1 } from '../../protocol/ota/cose.ts';
 import { sha256 } from '../../protocol/ota/sha256.ts';
-import { generateKeyPem, nodeHash, nodeVerifier, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
+import { generateKeyPem, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
+import { nodeHash, nodeVerifier } from '../../host/crypto.ts';
 import { assemble, idBytes, manifestFor, type PackOptions } from '../../ota/pack.ts';
 import { describe, toText } from '../../ota/inspect.ts';
 import { defaultStatePath, lastSeq, recordSeq } from '../../ota/seq-state.ts';

@@ -1,7 +1,7 @@
 // `canopy serial`: a serial monitor for device logs.
-import type { Command } from '../cli.ts';
-import { monitorPort } from '../serial/monitor.ts';
-import { intFlag, parseFlags } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { monitorPort } from '../../host/serial/monitor.ts';
+import { intFlag, parseFlags } from '../../host/flags.ts';
 import { choosePort, type FlashIo } from './flash.ts';
 
 const usage = `Usage: canopy serial [--port PATH] [--baud N] [--reset] [--no-timestamps]

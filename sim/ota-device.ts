@@ -10,7 +10,7 @@ import type { TrustStore } from '../protocol/ota/trust.ts';
 import { pureVerifier, type SignatureVerifier } from '../protocol/ota/verifier.ts';
 import type { DeviceContext } from '../protocol/ota/policy.ts';
 import { SessionDriver } from '../host/transport.ts';
-import { MemoryRecordStore, VirtualFlash } from '../sim/virtual-flash.ts';
+import { MemoryRecordStore, VirtualFlash } from './virtual-flash.ts';
 
 export interface OtaTestDeviceOptions {
   id: string;

@@ -1,7 +1,7 @@
 // `canopy broker`: the embedded aedes broker on its own, for pointing devices or the simulator at.
-import type { Command } from '../cli.ts';
-import { parseFlags, intFlag } from '../usage.ts';
-import { EmbeddedBroker } from '../broker.ts';
+import type { Command } from '../command.ts';
+import { parseFlags, intFlag } from '../../host/flags.ts';
+import { EmbeddedBroker } from '../../host/broker.ts';
 
 const command: Command = {
   summary: 'run the embedded MQTT broker (aedes) on loopback',

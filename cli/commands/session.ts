@@ -1,14 +1,14 @@
 // `canopy session`: one protocol Session against a broker, for checking a broker URL, TLS files
 // and credentials from a terminal. `--demo` starts the embedded broker and publishes telemetry.
-import type { Command } from '../cli.ts';
-import { parseFlags, intFlag, UsageError } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { parseFlags, intFlag, UsageError } from '../../host/flags.ts';
 import { Session } from '../../protocol/session/session.ts';
 import { Outbox } from '../../protocol/session/outbox.ts';
 import type { QoS } from '../../protocol/mqtt/packets.ts';
 import { utf8Decode, utf8Encode } from '../../protocol/utf8.ts';
-import { SessionDriver } from '../transport.ts';
-import { EmbeddedBroker } from '../broker.ts';
-import { FileStore } from '../file-store.ts';
+import { SessionDriver } from '../../host/transport.ts';
+import { EmbeddedBroker } from '../../host/broker.ts';
+import { FileStore } from '../../host/file-store.ts';
 
 const usage = `Usage: canopy session [--broker URL | --demo] [flags]
 

@@ -4,8 +4,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import type { Command } from '../cli.ts';
-import { parseFlags, UsageError } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { parseFlags, UsageError } from '../../host/flags.ts';
 
 const usage = `Usage: canopy build --target esp32|lin [flags] [key=value ...]
 
