@@ -12,6 +12,7 @@ import { NodeDevice } from './node-device.ts';
 import type { DeviceGroup } from './scenario.ts';
 import { parseBrokerUrl } from '../protocol/broker-url.ts';
 import { fileURLToPath } from 'node:url';
+import type { NetActivity } from '../host/device-socket.ts';
 
 export interface FleetMember {
   id: string;
@@ -36,6 +37,8 @@ export interface FleetOptions {
   onDeviceEvent?: (device: string, e: SimDeviceEvent) => void;
   /** Extra config for every device, e.g. OTA vendor, class and trust store. */
   deviceConfig?: Record<string, unknown>;
+  /** Where the devices' and proxies' traffic counts (the run's, for virtual time). */
+  activity?: NetActivity;
 }
 
 const deviceEntry = fileURLToPath(new URL('../device/xsnap-main.ts', import.meta.url));
@@ -75,7 +78,7 @@ export class Fleet {
       });
       let proxy: FaultProxy | undefined;
       if (options.proxies) {
-        proxy = await new FaultProxy({ upstreamHost: upstream.host, upstreamPort: upstream.port, random: () => 0.5 }).start();
+        proxy = await new FaultProxy({ upstreamHost: upstream.host, upstreamPort: upstream.port, random: () => 0.5, activity: options.activity }).start();
       }
       const config = {
         deviceId: id,
@@ -88,7 +91,7 @@ export class Fleet {
         ...options.deviceConfig,
       };
       const onEvent = (e: SimDeviceEvent) => options.onDeviceEvent?.(id, e);
-      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent };
+      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent, activity: options.activity };
       const device: SimDevice = code ? new XsDevice({ ...common, code }) : new NodeDevice(common);
       const member = { id, group, device, model, proxy };
       fleet.members.push(member);

@@ -66,7 +66,7 @@ export class NodeDevice implements SimDevice {
               sockets.delete(s);
               handlers.onClose(reason);
             },
-          });
+          }, this.options.activity);
           sockets.add(s);
           return s;
         },

@@ -6,6 +6,7 @@ import { encodeRecord, replayLog } from '../protocol/session/record.ts';
 import type { ClimateReading } from '../device/platform/types.ts';
 import { MemoryRecordStore, VirtualFlash } from './virtual-flash.ts';
 import type { Clock } from '../host/xs/timers.ts';
+import type { NetActivity } from '../host/device-socket.ts';
 
 /** Where a simulated device's sensor values come from (sim/models.ts). */
 export interface SensorSource {
@@ -39,6 +40,8 @@ export interface SimDeviceOptions {
   flash?: DeviceFlash;
   /** Samples produced, errors, logs, OTA events and reboots reported by the firmware. */
   onEvent?: (e: SimDeviceEvent) => void;
+  /** Where the device's socket traffic counts (the simulator run's, for virtual time). */
+  activity?: NetActivity;
 }
 
 export interface SimDevice {

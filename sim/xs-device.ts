@@ -175,7 +175,7 @@ export class XsDevice implements SimDevice {
               this.sockets.delete(id);
               send(NetOp.closed, encoder.encode(reason));
             },
-          }),
+          }, this.options.activity),
         );
         return;
       }
