@@ -5,26 +5,32 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { Command } from '../command.ts';
-import { parseFlags, UsageError } from '../../host/flags.ts';
+import { parse, UsageError, verb } from '../flags.ts';
 
-const usage = `Usage: canopy build --target esp32|lin [flags] [key=value ...]
-
-Builds the firmware in this project (manifest.json) with the Moddable SDK's mcconfig.
-
-  --target esp32|lin   esp32: firmware for a generic ESP32 board (needs ESP-IDF);
-                       lin: Moddable's Linux simulator (mcsim), with simulated sensors
-  --board NAME         an SDK board instead of the generic one, e.g. esp32/nodemcu
-  --ssid S             Wi-Fi network compiled in (esp32)
-  --password P         Wi-Fi password compiled in (esp32)
-  --broker URL         broker URL compiled in (config "broker"), e.g. mqtt://192.168.1.10:1883
-  --device-id ID       device id compiled in (config "deviceId"); NVS "canopy" overrides it
-  --debug              a debug build (xsbug); default: release (-t build)
-  --out DIR            mcconfig output folder (default: the SDK's build folder)
-  --dry-run            check and print the mcconfig command without running it
-  key=value            any other manifest config value, passed to mcconfig
-
-Needs: MODDABLE pointing at a built Moddable SDK, TypeScript >= 6 as "tsc" on PATH (mcconfig runs
-it), and for esp32 ESP-IDF (IDF_PATH, after sourcing its export.sh).`;
+const spec = verb({
+  name: 'build',
+  forms: ['--target esp32|lin [flags] [key=value ...]'],
+  summary: "Builds the firmware in this project (manifest.json) with the Moddable SDK's mcconfig.",
+  args: { 'key=value': 'any other manifest config value, passed to mcconfig' },
+  flags: {
+    target: { type: 'string', value: 'esp32|lin', help: "esp32: firmware for a generic ESP32 board (needs ESP-IDF); lin: Moddable's Linux simulator (mcsim), with simulated sensors" },
+    board: { type: 'string', value: 'NAME', help: 'an SDK board instead of the generic one, e.g. esp32/nodemcu' },
+    ssid: { type: 'string', value: 'S', help: 'Wi-Fi network compiled in (esp32)' },
+    password: { type: 'string', value: 'P', help: 'Wi-Fi password compiled in (esp32)' },
+    broker: { type: 'string', value: 'URL', help: 'broker URL compiled in (config "broker"), e.g. mqtt://192.168.1.10:1883' },
+    'device-id': { type: 'string', value: 'ID', help: 'device id compiled in (config "deviceId"); NVS "canopy" overrides it' },
+    debug: { type: 'boolean', help: 'a debug build (xsbug); default: release (-t build)' },
+    out: { type: 'string', value: 'DIR', help: "mcconfig output folder (default: the SDK's build folder)" },
+    'dry-run': { type: 'boolean', help: 'check and print the mcconfig command without running it' },
+  },
+  examples: [
+    'build --target esp32 --ssid MyWifi --password secret --broker mqtt://192.168.1.10:1883 --device-id dev-1',
+    'build --target lin --dry-run',
+    'build --target esp32 --board esp32/nodemcu intervalMs=30000',
+  ],
+  notes: `Needs: MODDABLE pointing at a built Moddable SDK, TypeScript >= 6 as "tsc" on PATH (mcconfig runs
+it), and for esp32 ESP-IDF (IDF_PATH, after sourcing its export.sh).`,
+});
 
 export interface BuildEnvironment {
   env: NodeJS.ProcessEnv;
@@ -85,24 +91,9 @@ export function mcconfigArgs(o: { platform: string; debug: boolean; out?: string
 }
 
 const command: Command = {
-  summary: 'build the firmware with the Moddable SDK (mcconfig) for esp32 or lin',
-  usage,
+  spec,
   async run(args) {
-    const { values: f, positionals } = parseFlags(
-      args,
-      {
-        target: { type: 'string' },
-        board: { type: 'string' },
-        ssid: { type: 'string' },
-        password: { type: 'string' },
-        broker: { type: 'string' },
-        'device-id': { type: 'string' },
-        debug: { type: 'boolean' },
-        out: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-      },
-      true,
-    );
+    const { values: f, positionals } = parse(spec, args);
     const target = f.target;
     if (target !== 'esp32' && target !== 'lin') throw new UsageError(`--target must be esp32 or lin${target ? `, got "${target}"` : ''}`);
     if (f.board && !f.board.startsWith(`${target}/`)) throw new UsageError(`--board ${f.board} is not an ${target} board (expected ${target}/<name>)`);
