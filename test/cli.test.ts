@@ -113,6 +113,23 @@ describe('canopy', () => {
     expect(err).not.toMatch(/EPIPE|\n\s+at /);
   }, 60_000);
 
+  it('Ctrl-C at a terminal (SIGINT to the process group) stops a sim cleanly, exit 0: the XS workers are not killed under it', async () => {
+    const child = spawn(process.execPath, [cli, 'sim', '--devices', '2', '--port', '0'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let err = '';
+    let sent = false;
+    child.stderr.on('data', (c) => {
+      err += c;
+      if (!sent && err.includes('devices on the XS engine')) {
+        sent = true;
+        process.kill(-child.pid!, 'SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, err).toBe(0);
+    expect(err).toContain('stopping devices cleanly');
+    expect(err).not.toContain('killed by SIGINT');
+  }, 60_000);
+
   it('the bin runs as `npx canopy` does', () => {
     const r = spawnSync('npx', ['--no-install', 'canopy', '--version'], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
