@@ -38,7 +38,7 @@ const spec = verb({
   examples: [
     'sim                                          # 3 devices, embedded broker, live view',
     'sim --devices 20 --interval 2000 --engine node',
-    'sim --virtual-time --duration 6h --json > run.jsonl   # six hours of device time in seconds',
+    'sim --virtual-time --duration 1h --json > run.jsonl   # an hour of device time in seconds',
     'sim --scenario sim/scenarios/partition.yaml --junit report.xml',
   ],
   notes: `Killing the process abruptly looks like a power cut to an external broker: every device's will fires.
