@@ -5,8 +5,9 @@
 // (growth, which must be zero). Goal: ≤ 1,500 slots above the empty baseline. Host slots are
 // 32 B; the same slot is 16 B on an ESP32.
 import { EmbeddedBroker } from '../host/broker.ts';
+import { NetActivity } from '../host/device-socket.ts';
 import { buildXsBundle } from '../host/xs/bundle.ts';
-import { XsDevice } from '../host/xs/device-host.ts';
+import { XsDevice } from '../sim/xs-device.ts';
 import { VirtualClock } from '../host/xs/timers.ts';
 import { XsWorker } from '../host/xs/worker.ts';
 import { deviceBundleCode } from '../sim/fleet.ts';
@@ -33,12 +34,14 @@ export default async function deviceBench(): Promise<BenchRow[]> {
   const clock = new VirtualClock(0);
   const sensors = new SensorModel(clock, { seed: 1, epoch: 1_780_272_000, motion: { perHour: 6 } });
   let samples = 0;
+  const activity = new NetActivity();
   const device = new XsDevice({
     code: await deviceBundleCode(),
     config: { deviceId: 'bench-1', broker: broker.url, intervalMs: 1000, qos: 1, keepalive: 60 },
     clock,
     sensors,
     epoch: 1_780_272_000,
+    activity,
     onEvent: (e) => {
       if (e.type === 'sample') samples++;
     },
@@ -50,10 +53,10 @@ export default async function deviceBench(): Promise<BenchRow[]> {
     await device.boot();
     const run = async (until: number) => {
       while (samples < until) {
-        await networkQuiet(1, 50);
+        await networkQuiet(activity, 1, 50);
         await clock.advanceTo(clock.nextDueAt() ?? clock.now() + 1000);
       }
-      await networkQuiet(5, 500);
+      await networkQuiet(activity, 5, 500);
     };
     const slots = async () => (await device.xsWorker!.evaluate('gc()')).meter.heapSlots;
     await run(WARMUP);

@@ -12,10 +12,11 @@ import { verifyPackage } from '../protocol/ota/policy.ts';
 import { trustedKey } from '../protocol/ota/trust.ts';
 import { pureVerifier } from '../protocol/ota/verifier.ts';
 import { idBytes, pack } from '../ota/pack.ts';
-import { generateKeyPem, nodeHash, nodeVerifier, signingKey } from '../ota/keys.ts';
+import { generateKeyPem, signingKey } from '../ota/keys.ts';
+import { nodeHash, nodeVerifier } from '../host/crypto.ts';
 import { OtaPusher } from '../ota/push.ts';
-import { OtaTestDevice } from '../test/ota-device.ts';
-import { Mosquitto } from '../test/support/mosquitto.ts';
+import { OtaTestDevice } from '../sim/ota-device.ts';
+import { Mosquitto } from '../host/mosquitto.ts';
 import { median, round, row, type BenchRow } from './harness.ts';
 
 const SIZE = 1_500_000;

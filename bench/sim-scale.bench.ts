@@ -10,7 +10,7 @@
 // CANOPY_BENCH_MEASURE_MS (default 10000).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Mosquitto } from '../test/support/mosquitto.ts';
+import { Mosquitto } from '../host/mosquitto.ts';
 import { median, row, type BenchRow } from './harness.ts';
 import type { ShardResult } from './scale-worker.ts';
 

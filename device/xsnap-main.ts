@@ -1,6 +1,6 @@
 // Entry of the device bundle for the simulator's XS engine: the same DeviceApp as the firmware,
 // on the bridge platform. Loading the bundle only installs the "app" channel; the host
-// (host/xs/device-host.ts) then sends {op: 'start'}, and the app fetches its config and seed
+// (sim/xs-device.ts) then sends {op: 'start'}, and the app fetches its config and seed
 // over "dev". Keeping load and start apart lets the host measure the code's own footprint.
 import { utf8Decode, utf8Encode } from '../protocol/utf8';
 import { DeviceApp } from './app/device-app';

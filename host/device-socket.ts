@@ -1,20 +1,30 @@
 // A simulated device's broker connection on the host: a TCP or TLS socket behind the platform
 // Connection interface (device/platform/types.ts). Shared by the XS engine's bridge and the V8
-// engine. Every byte and state change counts as network activity, which is how the simulator's
-// virtual time knows the network has gone quiet before it moves the clock on.
+// engine. Every byte and state change counts on the run's NetActivity, which is how the
+// simulator's virtual time knows the network has gone quiet before it moves the clock on.
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Connection, ConnectionHandlers } from '../device/platform/types.ts';
 
-/** Counts socket events; virtual time waits for it to stop moving. */
-export const netActivity = { count: 0 };
+/**
+ * Counts socket events of one simulator run (its devices, fault proxies and observer); virtual
+ * time waits for the count to stop moving. One per run, passed in, so two runs in one process do
+ * not wait on each other's traffic.
+ */
+export class NetActivity {
+  count = 0;
+
+  note(): void {
+    this.count++;
+  }
+}
 
 export interface DeviceSocket extends Connection {
   /** Gone with no goodbye: the device lost power. */
   destroy(): void;
 }
 
-export function openDeviceSocket(host: string, port: number, secure: boolean, handlers: ConnectionHandlers): DeviceSocket {
+export function openDeviceSocket(host: string, port: number, secure: boolean, handlers: ConnectionHandlers, activity?: NetActivity): DeviceSocket {
   // Simulated devices trust any broker certificate: the simulator tests device behaviour, and
   // `canopy session --ca` is the tool for checking a broker's TLS setup.
   const socket: Socket = secure ? tlsConnect({ host, port, rejectUnauthorized: false }) : tcpConnect({ host, port });
@@ -22,18 +32,18 @@ export function openDeviceSocket(host: string, port: number, secure: boolean, ha
   let open = true;
   let reason = 'connection closed by the broker';
   socket.once(secure ? 'secureConnect' : 'connect', () => {
-    netActivity.count++;
+    activity?.note();
     if (open) handlers.onConnect();
   });
   socket.on('data', (chunk: Buffer) => {
-    netActivity.count++;
+    activity?.note();
     if (open) handlers.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   });
   socket.on('error', (err: NodeJS.ErrnoException) => {
     reason = err.code === 'ECONNREFUSED' ? `nothing is listening on ${host}:${port} (connection refused)` : err.code === 'ECONNRESET' ? 'the broker reset the connection' : err.message;
   });
   socket.on('close', () => {
-    netActivity.count++;
+    activity?.note();
     if (!open) return;
     open = false;
     handlers.onClose(reason);
@@ -41,7 +51,7 @@ export function openDeviceSocket(host: string, port: number, secure: boolean, ha
   return {
     write(bytes) {
       if (!open) return;
-      netActivity.count++;
+      activity?.note();
       socket.write(bytes);
     },
     close() {

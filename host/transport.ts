@@ -6,6 +6,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { QoS, Subscription } from '../protocol/mqtt/packets.ts';
 import type { Session, SessionEvent } from '../protocol/session/session.ts';
+import { SessionEdge } from '../protocol/session/edge.ts';
 import { parseBrokerUrl, type BrokerAddress } from '../protocol/broker-url.ts';
 
 export { parseBrokerUrl, type BrokerAddress } from '../protocol/broker-url.ts';
@@ -36,8 +37,7 @@ export class SessionDriver extends EventEmitter {
   private readonly clock: () => number;
   private readonly tlsOptions: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean; servername?: string } | undefined;
   private socket: Socket | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly edge: SessionEdge;
 
   constructor(session: Session, broker: string | BrokerAddress, options: DriverOptions = {}) {
     super();
@@ -55,11 +55,19 @@ export class SessionDriver extends EventEmitter {
       };
       if (!this.address.secure) this.address = { ...this.address, secure: true };
     }
+    this.edge = new SessionEdge(session, {
+      now: this.clock,
+      write: (bytes) => this.write(bytes),
+      open: () => this.openSocket(),
+      close: () => this.closeSocket(),
+      event: (e) => this.emitEvent(e),
+      setTimer: (callback, ms) => setTimeout(callback, ms),
+      clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    });
   }
 
   start(): this {
-    this.session.start(this.clock());
-    this.flush();
+    this.edge.start();
     return this;
   }
 
@@ -82,7 +90,7 @@ export class SessionDriver extends EventEmitter {
   /** Clean shutdown; resolves once the session is closed (DISCONNECT sent or drain timed out). */
   stop(): Promise<void> {
     if (this.session.state === 'closed') {
-      this.teardown();
+      this.edge.flush();
       return Promise.resolve();
     }
     const done = new Promise<void>((resolve) => this.once('closed', () => resolve()));
@@ -93,8 +101,7 @@ export class SessionDriver extends EventEmitter {
 
   /** Drop the connection with no DISCONNECT and stop: what a power cut looks like to the broker. */
   kill(): void {
-    this.stopped = true;
-    this.teardown();
+    this.edge.halt();
     this.socket?.destroy();
     this.socket = undefined;
   }
@@ -105,21 +112,17 @@ export class SessionDriver extends EventEmitter {
   }
 
   private flush(): void {
-    if (this.stopped) return;
-    const out = this.session.drain();
-    if (this.socket && out.send.length > 0) {
-      if (out.send.length === 1) this.socket.write(out.send[0]);
-      else {
-        this.socket.cork();
-        for (const b of out.send) this.socket.write(b);
-        this.socket.uncork();
-      }
+    this.edge.flush();
+  }
+
+  private write(bytes: readonly Uint8Array[]): void {
+    if (!this.socket) return;
+    if (bytes.length === 1) this.socket.write(bytes[0]);
+    else {
+      this.socket.cork();
+      for (const b of bytes) this.socket.write(b);
+      this.socket.uncork();
     }
-    if (out.close) this.closeSocket();
-    for (const e of out.events) this.emitEvent(e);
-    if (out.open) this.openSocket();
-    this.schedule(out.deadline);
-    if (this.session.state === 'closed') this.teardown();
   }
 
   private emitEvent(e: SessionEvent): void {
@@ -136,14 +139,10 @@ export class SessionDriver extends EventEmitter {
     socket.setNoDelay(true);
     this.socket = socket;
     socket.once(this.tlsOptions ? 'secureConnect' : 'connect', () => {
-      if (this.socket !== socket) return;
-      this.session.connectionMade(this.clock());
-      this.flush();
+      if (this.socket === socket) this.edge.connectionMade();
     });
     socket.on('data', (chunk: Buffer) => {
-      if (this.socket !== socket) return;
-      this.session.dataReceived(chunk, this.clock());
-      this.flush();
+      if (this.socket === socket) this.edge.dataReceived(chunk);
     });
     let reason = 'connection closed by the broker';
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -152,8 +151,7 @@ export class SessionDriver extends EventEmitter {
     socket.on('close', () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
-      this.session.connectionLost(this.clock(), reason);
-      this.flush();
+      this.edge.connectionLost(reason);
     });
   }
 
@@ -164,23 +162,6 @@ export class SessionDriver extends EventEmitter {
     // end() lets a final DISCONNECT reach the wire before the FIN.
     s.end();
     s.destroySoon();
-  }
-
-  private schedule(deadline: number | undefined): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (deadline === undefined || this.stopped) return;
-    const delay = Math.max(0, deadline - this.clock());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.session.tick(this.clock());
-      this.flush();
-    }, Math.ceil(delay));
-  }
-
-  private teardown(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
   }
 }
 

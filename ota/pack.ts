@@ -7,7 +7,8 @@ import type { CoseSignature } from '../protocol/ota/cose.ts';
 import { parseEspImage } from '../protocol/ota/esp-image.ts';
 import { encodeManifest, MANIFEST_VERSION, type Manifest } from '../protocol/ota/manifest.ts';
 import { buildPackage, encodeEnvelope } from '../protocol/ota/package.ts';
-import { nodeHash, signManifest, type SigningKey } from './keys.ts';
+import { signManifest, type SigningKey } from './keys.ts';
+import { nodeHash } from '../host/crypto.ts';
 
 export const DEFAULT_CHUNK_SIZE = 4096;
 

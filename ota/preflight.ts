@@ -8,7 +8,7 @@ import { parsePackage, readPackageHeader } from '../protocol/ota/package.ts';
 import { verifyPackage } from '../protocol/ota/policy.ts';
 import { describeReason, OtaError } from '../protocol/ota/reasons.ts';
 import { parseTrustStore, type TrustedKey, type TrustStore } from '../protocol/ota/trust.ts';
-import { nodeHash, nodeVerifier } from './keys.ts';
+import { nodeHash, nodeVerifier } from '../host/crypto.ts';
 
 export interface Preflight {
   manifest: Manifest;

@@ -2,7 +2,7 @@
 // work the same with any broker: partition (both directions silent, sockets kept open),
 // latency with jitter, and connection reset.
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { netActivity } from '../host/device-socket.ts';
+import type { NetActivity } from '../host/device-socket.ts';
 
 interface Pair {
   client: Socket;
@@ -12,6 +12,8 @@ interface Pair {
 export interface FaultProxyOptions {
   upstreamHost: string;
   upstreamPort: number;
+  /** Where relayed bytes count as network activity (the simulator run's). */
+  activity?: NetActivity;
   listenHost?: string;
   listenPort?: number;
   /** [0, 1) source for jitter, seeded in simulations. */
@@ -131,7 +133,7 @@ export class FaultProxy {
       }, due - Date.now());
     };
     from.on('data', (chunk: Buffer) => {
-      netActivity.count++;
+      this.options.activity?.note();
       if (this.partitioned) this.held.push(() => !to.destroyed && send(chunk));
       else send(chunk);
     });

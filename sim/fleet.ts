@@ -3,14 +3,15 @@
 // partitioned while the others carry on). Faults and power loss are methods here; sim/runner.ts
 // schedules them from a scenario's timeline.
 import { simulatorProgram } from '../host/xs/program.ts';
-import { XsDevice } from '../host/xs/device-host.ts';
+import { XsDevice } from './xs-device.ts';
 import type { Clock } from '../host/xs/timers.ts';
-import type { SimDevice, SimDeviceEvent } from '../host/sim-device.ts';
+import type { SimDevice, SimDeviceEvent } from './sim-device.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { SensorModel } from './models.ts';
 import { NodeDevice } from './node-device.ts';
 import type { DeviceGroup } from './scenario.ts';
 import { parseBrokerUrl } from '../protocol/broker-url.ts';
+import type { NetActivity } from '../host/device-socket.ts';
 
 export interface FleetMember {
   id: string;
@@ -35,6 +36,8 @@ export interface FleetOptions {
   onDeviceEvent?: (device: string, e: SimDeviceEvent) => void;
   /** Extra config for every device, e.g. OTA vendor, class and trust store. */
   deviceConfig?: Record<string, unknown>;
+  /** Where the devices' and proxies' traffic counts (the run's, for virtual time). */
+  activity?: NetActivity;
 }
 
 /** The firmware for the XS engine (its modules under their manifest names), built once per process. */
@@ -70,7 +73,7 @@ export class Fleet {
       });
       let proxy: FaultProxy | undefined;
       if (options.proxies) {
-        proxy = await new FaultProxy({ upstreamHost: upstream.host, upstreamPort: upstream.port, random: () => 0.5 }).start();
+        proxy = await new FaultProxy({ upstreamHost: upstream.host, upstreamPort: upstream.port, random: () => 0.5, activity: options.activity }).start();
       }
       const config = {
         deviceId: id,
@@ -83,7 +86,7 @@ export class Fleet {
         ...options.deviceConfig,
       };
       const onEvent = (e: SimDeviceEvent) => options.onDeviceEvent?.(id, e);
-      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent };
+      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent, activity: options.activity };
       const device: SimDevice = code ? new XsDevice({ ...common, code }) : new NodeDevice(common);
       const member = { id, group, device, model, proxy };
       fleet.members.push(member);

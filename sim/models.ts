@@ -4,7 +4,7 @@
 // from the seed, so a fleet does not report in lockstep, and a run repeats exactly for a seed.
 import { seededRandom } from '../device/platform/random.ts';
 import type { ClimateReading } from '../device/platform/types.ts';
-import type { SensorSource } from '../host/sim-device.ts';
+import type { SensorSource } from './sim-device.ts';
 import type { Clock } from '../host/xs/timers.ts';
 
 export interface SensorModelOptions {

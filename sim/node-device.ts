@@ -6,9 +6,9 @@ import { objectSource, resolveConfig } from '../device/config.ts';
 import { seededRandom } from '../device/platform/random.ts';
 import type { DevicePlatform, TimerHandle } from '../device/platform/types.ts';
 import { openDeviceSocket, type DeviceSocket } from '../host/device-socket.ts';
-import { DeviceFlash, type SimDevice, type SimDeviceOptions } from '../host/sim-device.ts';
+import { DeviceFlash, type SimDevice, type SimDeviceOptions } from './sim-device.ts';
 import { otaOptionsFromConfig } from '../device/app/device-ota.ts';
-import { nodeVerifier } from '../ota/keys.ts';
+import { nodeVerifier } from '../host/crypto.ts';
 
 export type NodeDeviceOptions = SimDeviceOptions;
 
@@ -66,7 +66,7 @@ export class NodeDevice implements SimDevice {
               sockets.delete(s);
               handlers.onClose(reason);
             },
-          });
+          }, this.options.activity);
           sockets.add(s);
           return s;
         },

@@ -7,7 +7,7 @@ import { decodeMotionEvent, decodeSample, type MotionEvent, type Sample } from '
 import { Topics } from '../protocol/topics.ts';
 import { utf8Decode } from '../protocol/utf8.ts';
 import { SessionDriver } from '../host/transport.ts';
-import { netActivity } from '../host/device-socket.ts';
+import type { NetActivity } from '../host/device-socket.ts';
 
 export type Observation =
   | { kind: 'telemetry'; device: string; at: number; sample: Sample; dup: boolean }
@@ -38,6 +38,8 @@ export interface ObserverOptions {
   now?: () => number;
   /** Keep every observation for assertions (the live view needs only the rows). */
   record?: boolean;
+  /** Where session events count as network activity (the simulator run's). */
+  activity?: NetActivity;
 }
 
 export class FleetObserver extends EventEmitter {
@@ -47,12 +49,14 @@ export class FleetObserver extends EventEmitter {
   readonly driver: SessionDriver;
   private readonly now: () => number;
   private readonly record: boolean;
+  private readonly activity: NetActivity | undefined;
 
   constructor(options: ObserverOptions) {
     super();
     this.topics = new Topics(options.topicPrefix ?? 'canopy');
     this.now = options.now ?? (() => performance.now());
     this.record = options.record ?? false;
+    this.activity = options.activity;
     const session = new Session({
       clientId: options.clientId ?? `canopy-monitor-${Math.floor(Math.random() * 1e9).toString(36)}`,
       // Persistent, so a broker restart in the middle of a run loses nothing we were sent.
@@ -97,7 +101,7 @@ export class FleetObserver extends EventEmitter {
   }
 
   private onSessionEvent(e: SessionEvent): void {
-    netActivity.count++;
+    this.activity?.note();
     if (e.type !== 'message') {
       this.emit('session', e);
       return;

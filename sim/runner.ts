@@ -7,8 +7,8 @@
 // a partition outlasts 1.5× the keepalive, the fault proxy drops the broker's side at that moment
 // of device time, which is what the broker's keepalive timer would do (FaultProxy.severUpstream).
 import { EmbeddedBroker } from '../host/broker.ts';
-import { netActivity } from '../host/device-socket.ts';
-import type { SimDeviceEvent } from '../host/sim-device.ts';
+import { NetActivity } from '../host/device-socket.ts';
+import type { SimDeviceEvent } from './sim-device.ts';
 import { RealClock, ScaledClock, VirtualClock, type Clock } from '../host/xs/timers.ts';
 import { checkAssertions, type AssertionResult, type PartitionWindow, type Produced } from './assertions.ts';
 import { Fleet } from './fleet.ts';
@@ -76,7 +76,8 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
   }
   const produced = new Map<string, Produced[]>();
   const partitions: PartitionWindow[] = [];
-  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), record: true });
+  const activity = new NetActivity();
+  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), record: true, activity });
   if (options.onObservation) observer.on('observation', options.onObservation);
   let fleet: Fleet | undefined;
   try {
@@ -92,6 +93,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
       topicPrefix: options.topicPrefix,
       shard: options.shard,
       deviceConfig: options.deviceConfig,
+      activity,
       onDeviceEvent: (device, e) => {
         if (e.type === 'sample') {
           let list = produced.get(device);
@@ -109,13 +111,13 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
     await f.boot();
     const inject = (fault: Fault) => scheduleFault({ ...fault, atMs: clock.now() }, { fleet: f, clock, broker: control, partitions, emulateBrokerKeepalive: fast });
     options.onStarted?.({ brokerUrl, fleet: f, observer, clock, inject });
-    if (clock instanceof VirtualClock) await runVirtual(clock, scenario.durationMs, options.signal);
+    if (clock instanceof VirtualClock) await runVirtual(clock, activity, scenario.durationMs, options.signal);
     else await waitReal(options.untilAborted ? Infinity : scenario.durationMs / (scenario.time.kind === 'real' ? scenario.time.speed : 1), options.signal);
     await f.stop();
     // The observer keeps real time: after a broker restart it may still be backing off while
     // the broker holds messages for it. Give it until everything sent at QoS 1/2 has arrived.
     await untilObserved(observer, produced, 10_000);
-    await networkQuiet(20, 2000);
+    await networkQuiet(activity, 20, 2000);
   } finally {
     await fleet?.dispose();
     await observer.stop().catch(() => undefined);
@@ -196,10 +198,10 @@ function scheduleFault(fault: Fault, ctx: FaultContext): void {
 }
 
 /** Steps device time timer by timer, letting the network settle before each step. */
-async function runVirtual(clock: VirtualClock, endMs: number, signal?: AbortSignal): Promise<void> {
+async function runVirtual(clock: VirtualClock, activity: NetActivity, endMs: number, signal?: AbortSignal): Promise<void> {
   for (;;) {
     if (signal?.aborted) return;
-    await networkQuiet(2, 250);
+    await networkQuiet(activity, 2, 250);
     const next = clock.nextDueAt();
     if (next === undefined || next > endMs) {
       await clock.advanceTo(endMs);
@@ -210,13 +212,13 @@ async function runVirtual(clock: VirtualClock, endMs: number, signal?: AbortSign
 }
 
 /** Resolves once no socket event has happened for `quietMs`, or after `maxMs` regardless. */
-export async function networkQuiet(quietMs: number, maxMs: number): Promise<void> {
+export async function networkQuiet(activity: NetActivity, quietMs: number, maxMs: number): Promise<void> {
   const deadline = performance.now() + maxMs;
-  let last = netActivity.count;
+  let last = activity.count;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, quietMs));
-    if (netActivity.count === last || performance.now() > deadline) return;
-    last = netActivity.count;
+    if (activity.count === last || performance.now() > deadline) return;
+    last = activity.count;
   }
 }
 

@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPrerequisites } from '../host/commands/build.ts';
+import { checkPrerequisites } from '../host/moddable/prerequisites.ts';
 import { root } from './support/device-bundle.ts';
 
 const cli = join(root, 'bin', 'canopy.js');

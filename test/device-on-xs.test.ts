@@ -4,13 +4,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { RealClock } from '../host/xs/timers.ts';
-import { XsDevice } from '../host/xs/device-host.ts';
-import type { SensorSource, SimDeviceEvent } from '../host/sim-device.ts';
+import { XsDevice } from '../sim/xs-device.ts';
+import type { SensorSource, SimDeviceEvent } from '../sim/sim-device.ts';
 import { decodeMotionEvent, decodeSample } from '../protocol/telemetry.ts';
 import { encodeCommand } from '../protocol/commands.ts';
 import { Topics } from '../protocol/topics.ts';
 import type { SessionEvent } from '../protocol/session/session.ts';
-import { Mosquitto } from './support/mosquitto.ts';
+import { Mosquitto } from '../host/mosquitto.ts';
 import { TestClient } from './support/clients.ts';
 import { deviceBundle } from './support/device-bundle.ts';
 

@@ -161,7 +161,7 @@ describe('OTA package input', () => {
     const { chip, binding } = fakeBoard();
     const { code, out } = await flashCli(['--ota', join(dir, file), '--trust', join(dir, 'trust.json'), '--json'], binding);
     expect(code).toBe(1);
-    expect(JSON.parse(out)).toMatchObject({ ok: false, reason: 'ota-invalid', message: expect.stringMatching(message) });
+    expect(JSON.parse(out)).toMatchObject({ ok: false, command: 'flash', error: { reason: 'ota-invalid', code: 1, message: expect.stringMatching(message) } });
     expect(chip.commands).toEqual([]);
   });
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../host/cli.ts';
+import { main } from '../cli/main.ts';
 import { FakeEsp32, OP } from './support/fake-esp32/rom.ts';
 import { PtyPair } from './support/fake-esp32/pty.ts';
 

@@ -56,8 +56,8 @@ describe('canopy flash into a fake ESP32 (in memory)', () => {
     // Still in the stub, as asked, at the ROM rate.
     expect([chip.mode, chip.stub, chip.baud]).toEqual(['download', true, 115200]);
     const report = JSON.parse(out);
-    expect(report).toMatchObject({ ok: true, chip: 'ESP32', baud: 115200, verified: true, flashSize: '4MB' });
-    expect(report.files.map((f: { address: number; bytes: number }) => [f.address, f.bytes])).toEqual([
+    expect(report).toMatchObject({ ok: true, command: 'flash', result: { chip: 'ESP32', baud: 115200, verified: true, flashSize: '4MB' } });
+    expect(report.result.files.map((f: { address: number; bytes: number }) => [f.address, f.bytes])).toEqual([
       [0x9000, 8192],
       [0x20000, b.length + 2],
     ]);
@@ -90,8 +90,8 @@ describe('canopy flash into a fake ESP32 (in memory)', () => {
     const { code, out } = await flashCli([pairs[0], '--baud', '115200', '--json'], binding);
     expect(code).toBe(1);
     const result = JSON.parse(out);
-    expect(result).toMatchObject({ ok: false, reason: 'verify-failed' });
-    expect(result.message).toMatch(/a\.bin at 0x9000 did not write correctly: flash MD5 [0-9a-f]{32}, file MD5 [0-9a-f]{32}\. Run the command again/);
+    expect(result).toMatchObject({ ok: false, command: 'flash', error: { reason: 'verify-failed', code: 1 } });
+    expect(result.error.message).toMatch(/a\.bin at 0x9000 did not write correctly: flash MD5 [0-9a-f]{32}, file MD5 [0-9a-f]{32}\. Run the command again/);
   });
 
   it.each(['esp32-c3', 'esp32-s3'])('refuses the %s build on an ESP32 before writing anything', async (target) => {

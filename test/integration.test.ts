@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { FaultProxy } from '../sim/fault-proxy.ts';
 import { utf8Encode } from '../protocol/utf8.ts';
-import { Mosquitto } from './support/mosquitto.ts';
+import { Mosquitto } from '../host/mosquitto.ts';
 import { TestClient, waitFor } from './support/clients.ts';
 
 interface TestBroker {

@@ -70,7 +70,7 @@ describe('canopy ota', () => {
     expect(v.code).toBe(0);
     expect(v.out).toContain('valid: seq 1');
     const insp = await canopy('ota', 'inspect', p('a.cota'), '--json');
-    const d = JSON.parse(insp.out);
+    const d = JSON.parse(insp.out).result;
     expect(d.signatures).toEqual([{ alg: 'ES256', kid }]);
     expect(d.image.chip).toBe('ESP32');
     expect(d.manifest.verified).toBe(false);
@@ -128,7 +128,7 @@ describe('canopy ota', () => {
     await canopy('ota', 'pubkey', '--key', p('other.pem'), '--out', p('other.json'));
     const untrusted = await canopy('ota', 'verify', p('a.cota'), '--trust', p('other.json'), '--json');
     expect(untrusted.code).toBe(reasonCode('signature'));
-    expect(JSON.parse(untrusted.out)).toMatchObject({ status: 'signature', code: 15 });
+    expect(JSON.parse(untrusted.out)).toMatchObject({ ok: false, command: 'ota verify', error: { reason: 'signature', code: 15 } });
     writeFileSync(p('dev.json'), JSON.stringify({ vendor: 'acme', class: 'sensor-v1', deviceId: 'd1', installedSeq: 1, chipId: 0 }));
     expect((await canopy('ota', 'verify', p('a.cota'), '--trust', p('trust.json'), '--device', p('dev.json'))).code).toBe(reasonCode('rollback'));
     expect((await canopy('ota', 'verify', p('b.cota'), '--trust', p('trust.json'), '--device', p('dev.json'))).code).toBe(0);

@@ -4,7 +4,8 @@ import { OtaInstaller, type InstallerOptions } from '../protocol/ota/installer.t
 import { encodeManifest, type Manifest } from '../protocol/ota/manifest.ts';
 import { buildPackage, parsePackage, type PackageParts } from '../protocol/ota/package.ts';
 import { pureVerifier } from '../protocol/ota/verifier.ts';
-import { nodeVerifier, signManifest, type SigningKey } from '../ota/keys.ts';
+import { signManifest, type SigningKey } from '../ota/keys.ts';
+import { nodeVerifier } from '../host/crypto.ts';
 import { assemble, manifestFor, pack } from '../ota/pack.ts';
 import { MemoryRecordStore, VirtualFlash } from '../sim/virtual-flash.ts';
 import { deviceContext, field, loadFixture, packOptions, reasonOf, release, stranger, trust } from './ota-support.ts';

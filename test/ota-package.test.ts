@@ -14,7 +14,8 @@ import { verifyPackage, type DeviceContext } from '../protocol/ota/policy.ts';
 import { OTA_REASONS } from '../protocol/ota/reasons.ts';
 import { kidOf, parseTrustStore, trustStoreJson, type TrustStore } from '../protocol/ota/trust.ts';
 import { pureVerifier } from '../protocol/ota/verifier.ts';
-import { nodeVerifier, signManifest, type SigningKey } from '../ota/keys.ts';
+import { signManifest, type SigningKey } from '../ota/keys.ts';
+import { nodeVerifier } from '../host/crypto.ts';
 import { assemble, manifestFor, pack } from '../ota/pack.ts';
 import { CHIPS, deviceContext, edKey, field, loadFixture, packOptions, reasonOf, release, release2, stranger, trust, trustOf } from './ota-support.ts';
 

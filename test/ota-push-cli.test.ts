@@ -70,7 +70,7 @@ describe('canopy ota push refuses on this machine, before connecting (issue 11 i
   it('a missing file: exit 1, naming it', async () => {
     const r = await canopy('ota', 'push', p('nope.cota'), '--broker', url, '--device', 'd1');
     expect(r.code).toBe(1);
-    expect(r.err).toBe(`canopy ota: cannot read the package ${p('nope.cota')}: no such file`);
+    expect(r.err).toBe(`canopy ota push: cannot read the package ${p('nope.cota')}: no such file`);
     expect(connections).toBe(0);
   });
 

@@ -7,7 +7,7 @@ import { sha256 } from '../protocol/ota/sha256.ts';
 import { signManifest } from '../ota/keys.ts';
 import { assemble, manifestFor, pack } from '../ota/pack.ts';
 import { Pusher } from '../ota/pusher.ts';
-import { exitCodeOf } from '../ota/push-command.ts';
+import { exitCodeOf } from '../cli/commands/ota-push.ts';
 import { reasonCode, type OtaReason } from '../protocol/ota/reasons.ts';
 import { VirtualNet } from './support/ota-virtual.ts';
 import { deviceContext, loadFixture, packOptions, release, trust } from './ota-support.ts';

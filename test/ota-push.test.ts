@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../host/cli.ts';
+import { main } from '../cli/main.ts';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { SessionDriver } from '../host/transport.ts';
 import { Session } from '../protocol/session/session.ts';
@@ -11,7 +11,7 @@ import { decodeBlock, decodeOffer, decodeRequest, decodeStatus, encodeBlock, enc
 import { signManifest } from '../ota/keys.ts';
 import { assemble, manifestFor, pack } from '../ota/pack.ts';
 import { OtaPusher } from '../ota/push.ts';
-import { OtaTestDevice } from './ota-device.ts';
+import { OtaTestDevice } from '../sim/ota-device.ts';
 import { deviceContext, loadFixture, packOptions, release, stranger, trust } from './ota-support.ts';
 
 const image = loadFixture('esp32');

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../host/cli.ts';
+import { main } from '../cli/main.ts';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { SessionDriver } from '../host/transport.ts';
 import { Session } from '../protocol/session/session.ts';
 import { pack } from '../ota/pack.ts';
 import { planWaves, runRollout } from '../ota/rollout.ts';
-import { OtaTestDevice } from './ota-device.ts';
+import { OtaTestDevice } from '../sim/ota-device.ts';
 import { deviceContext, loadFixture, packOptions, release, trust } from './ota-support.ts';
 import { canopy } from './support/run-canopy.ts';
 

@@ -6,7 +6,7 @@ import { buildXsBundle } from '../host/xs/bundle.ts';
 import { XsWorker } from '../host/xs/worker.ts';
 import { trustStoreJson } from '../protocol/ota/trust.ts';
 import { verifyPackage } from '../protocol/ota/policy.ts';
-import { nodeVerifier } from '../ota/keys.ts';
+import { nodeVerifier } from '../host/crypto.ts';
 import { idBytes, pack } from '../ota/pack.ts';
 import { loadFixture, packOptions, reasonOf, release, stranger, trust } from './ota-support.ts';
 

@@ -2,7 +2,7 @@
 // (reset on open through DTR/RTS) and through a real pty (no modem lines there).
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { runSerial } from '../host/commands/serial.ts';
+import { runSerial } from '../cli/commands/serial.ts';
 import { LineStamper } from '../host/serial/monitor.ts';
 import { fakeBoard } from './support/fake-esp32/board.ts';
 import { PtyPair } from './support/fake-esp32/pty.ts';

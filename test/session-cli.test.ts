@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from './support/device-bundle.ts';
-import { freePort } from './support/net.ts';
+import { freePort } from '../host/loopback.ts';
 
 const cli = join(root, 'bin', 'canopy.js');
 

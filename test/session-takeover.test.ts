@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Session, type SessionEvent } from '../protocol/session/session.ts';
 import { SessionDriver } from '../host/transport.ts';
-import { Mosquitto } from './support/mosquitto.ts';
+import { Mosquitto } from '../host/mosquitto.ts';
 
 const WINDOW_MS = 5000;
 

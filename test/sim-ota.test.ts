@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { SessionDriver } from '../host/transport.ts';
-import { XsDevice } from '../host/xs/device-host.ts';
+import { XsDevice } from '../sim/xs-device.ts';
 import { RealClock } from '../host/xs/timers.ts';
-import type { SensorSource, SimDeviceEvent } from '../host/sim-device.ts';
+import type { SensorSource, SimDeviceEvent } from '../sim/sim-device.ts';
 import { Session } from '../protocol/session/session.ts';
 import { trustedKey, trustStoreJson } from '../protocol/ota/trust.ts';
 import { generateKeyPem, signingKey } from '../ota/keys.ts';

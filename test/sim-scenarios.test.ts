@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { formatReport, junitXml } from '../sim/assertions.ts';
 import { runSimulation } from '../sim/runner.ts';
 import { loadScenario, parseScenario, ScenarioError } from '../sim/scenario.ts';
-import { Mosquitto } from './support/mosquitto.ts';
+import { Mosquitto } from '../host/mosquitto.ts';
 import { root } from './support/device-bundle.ts';
 
 const dir = join(root, 'sim', 'scenarios');

@@ -7,8 +7,24 @@ import { Bridge, BridgeError, json } from '../host/xs/bridge.ts';
 import { buildXsBundle } from '../host/xs/bundle.ts';
 import { GuestTimers, RealClock, VirtualClock, type Clock } from '../host/xs/timers.ts';
 import { XsException, XsWorker } from '../host/xs/worker.ts';
+import { decodeRequest, decodeTimerMessage, encodeRequest, encodeTimerMessage, type TimerMessage } from '../protocol/xs-bridge.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+describe('bridge wire format (protocol/xs-bridge.ts)', () => {
+  it('frames a request and each timer message byte for byte, and refuses malformed ones', () => {
+    const req = encodeRequest('timer', Uint8Array.of(9, 8));
+    expect([...req]).toEqual([5, 0x74, 0x69, 0x6d, 0x65, 0x72, 9, 8]);
+    expect(decodeRequest(req)).toEqual({ channel: 'timer', payload: Uint8Array.of(9, 8) });
+    expect(() => decodeRequest(Uint8Array.of(4, 0x61))).toThrow('malformed bridge request (2 bytes)');
+    expect(() => encodeRequest('no spaces', new Uint8Array(0))).toThrow('printable ASCII');
+    const all: TimerMessage[] = [{ op: 'set', id: 7, delayMs: 1.5, periodMs: 0 }, { op: 'clear', id: 7 }, { op: 'fire', id: 4_000_000_000 }, { op: 'now' }];
+    for (const m of all) expect(decodeTimerMessage(encodeTimerMessage(m))).toEqual(m);
+    expect(encodeTimerMessage(all[0]).length).toBe(21);
+    expect(() => decodeTimerMessage(Uint8Array.of(1, 0, 0))).toThrow('timer message of 3 bytes, op 1 needs 21');
+    expect(() => decodeTimerMessage(Uint8Array.of(9))).toThrow('unknown timer op 9');
+  });
+});
 
 describe('VirtualClock', () => {
   it('fires due timers in time order, ties in scheduling order, and stops at the target', async () => {

@@ -19,6 +19,9 @@ export interface DeviceOtaOptions {
   /** vendor, class and the chip facts the policy checks. */
   identity: Omit<DeviceContext, 'installedSeq' | 'now' | 'partitionSize' | 'deviceId'>;
   selfTestMs?: number;
+  /** Blocks asked for at once, and how long before asking again (the agent's defaults otherwise). */
+  window?: number;
+  retryMs?: number;
 }
 
 /**
@@ -75,6 +78,8 @@ export class DeviceOta {
       deviceId,
       topics,
       selfTestMs: options.selfTestMs,
+      window: options.window,
+      retryMs: options.retryMs,
       epochSeconds: () => host.clock.unixTime() || undefined,
     });
     this.topics = new Set(this.agent.subscriptions());
@@ -110,6 +115,13 @@ export class DeviceOta {
   onGoodReading(): void {
     this.goodReading = true;
     this.checkSelfTest();
+  }
+
+  /** The app's own check found the new image broken: roll back now rather than at the deadline. */
+  failSelfTest(): void {
+    if (!this.selfTestPending) return;
+    this.selfTestPending = false;
+    this.apply(this.agent.selfTest(false, this.host.clock.now()));
   }
 
   stop(): void {

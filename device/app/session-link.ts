@@ -1,29 +1,45 @@
 // The device's edge around a protocol Session: moves bytes between the Session and one platform
 // connection, and arms one platform timer for the Session's deadline. All MQTT behaviour stays in
-// protocol/session; this only carries bytes and time, and holds connection attempts while the
-// link (Wi-Fi) is down.
+// protocol/session, and the drain-and-apply loop is protocol/session/edge.ts; this only says how
+// to reach the platform's connection and timers, and holds connection attempts while the link
+// (Wi-Fi) is down.
 import type { BrokerAddress } from '../../protocol/broker-url';
 import type { Session, SessionEvent } from '../../protocol/session/session';
+import { SessionEdge } from '../../protocol/session/edge';
 import type { Connection, DevicePlatform, TimerHandle } from '../platform/types';
 
 export class SessionLink {
   private connection: Connection | undefined;
-  private timer: TimerHandle | undefined;
   private linkUp = false;
   /** The session asked for a connection while the link was down. */
   private openPending = false;
-  private stopped = false;
+  private readonly edge: SessionEdge;
 
   constructor(
     readonly session: Session,
     private readonly broker: BrokerAddress,
     private readonly platform: DevicePlatform,
-    private readonly onEvent: (e: SessionEvent) => void,
-  ) {}
+    onEvent: (e: SessionEvent) => void,
+  ) {
+    const clock = platform.clock;
+    this.edge = new SessionEdge(session, {
+      now: () => clock.now(),
+      write: (bytes) => {
+        if (this.connection) for (const b of bytes) this.connection.write(b);
+      },
+      open: () => {
+        if (this.linkUp) this.open();
+        else this.openPending = true;
+      },
+      close: () => this.closeConnection(),
+      event: onEvent,
+      setTimer: (callback, ms) => clock.setTimer(callback, ms),
+      clearTimer: (handle) => clock.clearTimer(handle as TimerHandle),
+    });
+  }
 
   start(): void {
-    this.session.start(this.now());
-    this.flush();
+    this.edge.start();
   }
 
   /** The link came up or went down. Up releases a held connection attempt. */
@@ -37,22 +53,12 @@ export class SessionLink {
 
   /** Call after any direct call into the session (publish, subscribe, disconnect). */
   flush(): void {
-    if (this.stopped) return;
-    const out = this.session.drain();
-    if (this.connection) for (const b of out.send) this.connection.write(b);
-    if (out.close) this.closeConnection();
-    for (const e of out.events) this.onEvent(e);
-    if (out.open) {
-      if (this.linkUp) this.open();
-      else this.openPending = true;
-    }
-    this.schedule(out.deadline);
+    this.edge.flush();
   }
 
   /** Drops everything with no DISCONNECT: the session object stays as the power cut left it. */
   halt(): void {
-    this.stopped = true;
-    this.cancelTimer();
+    this.edge.halt();
     const c = this.connection;
     this.connection = undefined;
     c?.close();
@@ -68,20 +74,15 @@ export class SessionLink {
     let c: Connection | undefined;
     const handlers = {
       onConnect: () => {
-        if (this.connection !== c) return;
-        this.session.connectionMade(this.now());
-        this.flush();
+        if (this.connection === c) this.edge.connectionMade();
       },
       onData: (bytes: Uint8Array) => {
-        if (this.connection !== c) return;
-        this.session.dataReceived(bytes, this.now());
-        this.flush();
+        if (this.connection === c) this.edge.dataReceived(bytes);
       },
       onClose: (reason: string) => {
         if (this.connection !== c) return;
         this.connection = undefined;
-        this.session.connectionLost(this.now(), reason);
-        this.flush();
+        this.edge.connectionLost(reason);
       },
     };
     try {
@@ -89,8 +90,7 @@ export class SessionLink {
       this.connection = c;
     } catch (err) {
       // A connect that throws synchronously (no route, no DNS) is a lost connection like any other.
-      this.session.connectionLost(this.now(), `cannot connect to ${host}:${port}: ${(err as Error).message}`);
-      this.flush();
+      this.edge.connectionLost(`cannot connect to ${host}:${port}: ${(err as Error).message}`);
     }
   }
 
@@ -99,21 +99,5 @@ export class SessionLink {
     if (!c) return;
     this.connection = undefined;
     c.close();
-  }
-
-  private schedule(deadline: number | undefined): void {
-    this.cancelTimer();
-    if (deadline === undefined || this.stopped) return;
-    const delay = Math.max(0, deadline - this.now());
-    this.timer = this.platform.clock.setTimer(() => {
-      this.timer = undefined;
-      this.session.tick(this.now());
-      this.flush();
-    }, Math.ceil(delay));
-  }
-
-  private cancelTimer(): void {
-    if (this.timer !== undefined) this.platform.clock.clearTimer(this.timer);
-    this.timer = undefined;
   }
 }

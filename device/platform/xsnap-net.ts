@@ -1,5 +1,5 @@
 // Op codes of the "net" bridge channel between the device's xsnap platform (device/platform/xsnap.ts)
-// and the host that owns the sockets (host/xs/device-host.ts): one definition for both halves.
+// and the host that owns the sockets (sim/xs-device.ts): one definition for both halves.
 export const NetOp = Object.freeze({
   /** guest → host: [op][id u32][port u16][secure u8][host UTF-8] */
   connect: 1,

@@ -1,5 +1,5 @@
 // DevicePlatform for the simulator's XS engine (@agoric/xsnap on the host): every service is a
-// bridge channel served by host/xs/device-host.ts. The host owns sockets, sensor models, storage
+// bridge channel served by sim/xs-device.ts. The host owns sockets, sensor models, storage
 // and time, so the same DeviceApp runs here as on an ESP32.
 //
 // Channels (guest → host unless noted; integers little-endian):

@@ -8,7 +8,7 @@ import { parsePackage } from '../../protocol/ota/package.ts';
 import { verifyPackage } from '../../protocol/ota/policy.ts';
 import { OtaError, describeReason } from '../../protocol/ota/reasons.ts';
 import { parseTrustStore, type TrustStore } from '../../protocol/ota/trust.ts';
-import { nodeHash, nodeVerifier } from '../../ota/keys.ts';
+import { nodeHash, nodeVerifier } from '../crypto.ts';
 import { FlashError } from './errors.ts';
 
 export interface VerifiedPayload {

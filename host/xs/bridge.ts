@@ -1,20 +1,11 @@
 // Named channels between host services (timers, and later socket, sensors, storage) and guest
 // code in an XS worker, over xsnap's two raw byte pipes: the guest's blocking issueCommand and
-// the host's issueCommand → globalThis.handleCommand. The guest half is device/platform/xs-bridge.ts.
-//
-// Wire format, the same in both directions:
-//   request: [n: u8][channel: n ASCII bytes][payload: rest]
-//   reply:   [status: u8][body: rest]   status 0 = ok, body = reply payload
-//                                       status 1 = error, body = UTF-8 message
-// Payloads are opaque bytes; each channel picks its own encoding (binary for hot paths such as
-// timers, JSON via `json` below where convenience wins).
-
+// the host's issueCommand → globalThis.handleCommand. The guest half is device/platform/xs-bridge.ts;
+// the framing both halves speak is protocol/xs-bridge.ts.
+import { decodeRequest, encodeReply, encodeRequest, STATUS_ERROR, STATUS_OK } from '../../protocol/xs-bridge.ts';
 import type { XsWorker } from './worker.ts';
 
 export type ChannelHandler = (payload: Uint8Array) => Uint8Array | void;
-
-export const STATUS_OK = 0;
-export const STATUS_ERROR = 1;
 
 /** The guest answered a host call with an error (its handler threw, or it has no such channel). */
 export class BridgeError extends Error {
@@ -27,30 +18,6 @@ export class BridgeError extends Error {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
-
-export function encodeRequest(channel: string, payload: Uint8Array): Uint8Array {
-  if (channel.length === 0 || channel.length > 255 || !/^[\x21-\x7e]+$/.test(channel)) {
-    throw new Error(`bridge channel name must be 1–255 printable ASCII characters, got ${JSON.stringify(channel)}`);
-  }
-  const out = new Uint8Array(1 + channel.length + payload.length);
-  out[0] = channel.length;
-  for (let i = 0; i < channel.length; i++) out[1 + i] = channel.charCodeAt(i);
-  out.set(payload, 1 + channel.length);
-  return out;
-}
-
-export function decodeRequest(bytes: Uint8Array): { channel: string; payload: Uint8Array } {
-  const n = bytes[0];
-  if (bytes.length === 0 || n === 0 || bytes.length < 1 + n) throw new Error(`malformed bridge request (${bytes.length} bytes)`);
-  return { channel: String.fromCharCode(...bytes.subarray(1, 1 + n)), payload: bytes.subarray(1 + n) };
-}
-
-export function encodeReply(status: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + body.length);
-  out[0] = status;
-  out.set(body, 1);
-  return out;
-}
 
 /** JSON payloads for channels where a few microseconds do not matter. */
 export const json = {

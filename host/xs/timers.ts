@@ -1,10 +1,11 @@
 // Time for guest code in an XS worker. xsnap has no timers and nothing runs in the guest unless
 // the host sends it a message, so the host owns time: guest code arms timers over the bridge's
-// "timer" channel (device/platform/xs-bridge.ts documents the payloads) and the host fires them by
+// "timer" channel (protocol/xs-bridge.ts defines the payloads) and the host fires them by
 // calling back into the guest. With a VirtualClock an hour of device time runs in well under a
 // second of real time, deterministically.
 
 import type { Bridge } from './bridge.ts';
+import { decodeTimerMessage, encodeTime, encodeTimerMessage, TIMER_CHANNEL } from '../../protocol/xs-bridge.ts';
 
 /** Runs when a timer is due; a returned promise is awaited before the next virtual timer fires. */
 export type TimerCallback = () => void | Promise<void>;
@@ -174,11 +175,6 @@ export class VirtualClock implements Clock {
   }
 }
 
-const OP_SET = 1;
-const OP_CLEAR = 2;
-const OP_FIRE = 3;
-const OP_NOW = 4;
-
 /** Serves the guest's "timer" channel from `clock`; fires by calling the guest back over the bridge. */
 export class GuestTimers {
   /** guest timer id → clock handle of its next firing */
@@ -189,7 +185,7 @@ export class GuestTimers {
     private readonly bridge: Bridge,
     readonly clock: Clock,
   ) {
-    bridge.handle('timer', (payload) => this.serve(payload));
+    bridge.handle(TIMER_CHANNEL, (payload) => this.serve(payload));
   }
 
   /** Guest timers currently armed on the host. */
@@ -202,30 +198,23 @@ export class GuestTimers {
     this.disposed = true;
     for (const handle of this.armed.values()) this.clock.cancel(handle);
     this.armed.clear();
-    this.bridge.unhandle('timer');
+    this.bridge.unhandle(TIMER_CHANNEL);
   }
 
   private serve(payload: Uint8Array): Uint8Array | void {
-    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    switch (payload[0]) {
-      case OP_SET: {
-        const id = view.getUint32(1, true);
-        const delay = view.getFloat64(5, true);
-        const period = view.getFloat64(13, true);
-        this.cancel(id);
-        this.arm(id, this.clock.now() + delay, period);
+    const m = decodeTimerMessage(payload);
+    switch (m.op) {
+      case 'set':
+        this.cancel(m.id);
+        this.arm(m.id, this.clock.now() + m.delayMs, m.periodMs);
         return;
-      }
-      case OP_CLEAR:
-        this.cancel(view.getUint32(1, true));
+      case 'clear':
+        this.cancel(m.id);
         return;
-      case OP_NOW: {
-        const out = new Uint8Array(8);
-        new DataView(out.buffer).setFloat64(0, this.clock.now(), true);
-        return out;
-      }
+      case 'now':
+        return encodeTime(this.clock.now());
       default:
-        throw new Error(`unknown timer op ${payload[0]}`);
+        throw new Error(`timer op ${m.op} goes host -> guest only`);
     }
   }
 
@@ -234,10 +223,7 @@ export class GuestTimers {
       this.armed.delete(id);
       // Re-arm from the due time, not from now: intervals keep their cadence however late a fire runs.
       if (period > 0) this.arm(id, at + period, period);
-      const msg = new Uint8Array(5);
-      msg[0] = OP_FIRE;
-      new DataView(msg.buffer).setUint32(1, id, true);
-      return this.bridge.call('timer', msg).then(
+      return this.bridge.call(TIMER_CHANNEL, encodeTimerMessage({ op: 'fire', id })).then(
         () => undefined,
         (err: unknown) => {
           // A fire in flight when the worker was shut down or killed (a power cut) is not an error.

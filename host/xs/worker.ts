@@ -146,7 +146,9 @@ export class XsWorker {
     const args = [this.name];
     if (options.meteringLimit) args.push('-l', String(options.meteringLimit));
     const print = options.print;
-    this.child = spawn(binary, args, { stdio: ['ignore', print ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C at the terminal goes to the host, which stops the devices
+    // cleanly, instead of killing every worker under it at once.
+    this.child = spawn(binary, args, { stdio: ['ignore', print ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'], detached: true });
     const stdio = this.child.stdio as unknown as [null, Readable | null, Readable, Writable, Readable];
     this.toWorker = stdio[3];
     // EPIPE after the worker died surfaces through 'close' below; without a listener it would crash the host.

@@ -10,7 +10,7 @@ import { NOT_PRELOADED, readManifestModules } from '../../host/xs/manifest.ts';
 import { decodeSample } from '../../protocol/telemetry.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { TestClient } from '../support/clients.ts';
-import { Mosquitto } from '../support/mosquitto.ts';
+import { Mosquitto } from '../../host/mosquitto.ts';
 import { root } from '../support/device-bundle.ts';
 import { buildEsp32Xs, buildLin, builtModuleNames, Mcsim, preloadedModules, requireSdk, Xvfb, type LinBuild, type Sdk } from './support/sdk.ts';
 import { XsbugListener } from './support/xsbug.ts';

@@ -1,6 +1,6 @@
 // Runs `canopy ...` in-process and captures what it printed, for tests of exit codes and messages.
 import { vi } from 'vitest';
-import { main } from '../../host/cli.ts';
+import { main } from '../../cli/main.ts';
 
 export async function canopy(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];

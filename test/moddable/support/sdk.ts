@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join, relative } from 'node:path';
-import { checkPrerequisites } from '../../../host/commands/build.ts';
+import { checkPrerequisites } from '../../../host/moddable/prerequisites.ts';
 
 export interface Sdk {
   moddable: string;

@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { runFlash } from '../../../host/commands/flash.ts';
+import { runFlash } from '../../../cli/commands/flash.ts';
 import type { OtaPayloadStep } from '../../../host/flash/ota-input.ts';
 import { fakeBinding, type FakeUsbDevice } from './binding.ts';
 import { FakeEsp32, type FakeEsp32Options } from './rom.ts';

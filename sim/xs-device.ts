@@ -3,12 +3,12 @@
 // host-side source, storage and the outbox log that outlive the worker (a power cut loses the
 // engine's RAM, not its flash), and the clock. A restart or power cut is a new worker with the
 // same storage.
-import { DeviceFlash, type SimDevice, type SimDeviceEvent, type SimDeviceOptions } from '../sim-device.ts';
-import { openDeviceSocket, type DeviceSocket } from '../device-socket.ts';
-import { Bridge, json } from './bridge.ts';
-import { GuestTimers } from './timers.ts';
-import { XsWorker, type XsWorkerOptions } from './worker.ts';
-import { NetOp } from '../../device/platform/xsnap-net.ts';
+import { DeviceFlash, type SimDevice, type SimDeviceEvent, type SimDeviceOptions } from './sim-device.ts';
+import { openDeviceSocket, type DeviceSocket } from '../host/device-socket.ts';
+import { Bridge, json } from '../host/xs/bridge.ts';
+import { GuestTimers } from '../host/xs/timers.ts';
+import { XsWorker, type XsWorkerOptions } from '../host/xs/worker.ts';
+import { NetOp } from '../device/platform/xsnap-net.ts';
 
 export interface XsDeviceOptions extends SimDeviceOptions {
   /** The device bundle's code (host/xs/bundle.ts of device/xsnap-main.ts). */
@@ -175,7 +175,7 @@ export class XsDevice implements SimDevice {
               this.sockets.delete(id);
               send(NetOp.closed, encoder.encode(reason));
             },
-          }),
+          }, this.options.activity),
         );
         return;
       }

@@ -2,8 +2,10 @@
 // that reason's code (protocol/ota/reasons.ts), so scripts can branch on why.
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
-import type { Command } from '../cli.ts';
-import { parseFlags, intFlag, UsageError } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { intFlag, parse, UsageError, verb, type FlagValues } from '../flags.ts';
+import { errorLine, resultLine } from '../output.ts';
+import { otaSpecs } from './ota-specs.ts';
 import { decode } from '../../protocol/cbor/index.ts';
 import { readCoseSign1, algName, type CoseSignature } from '../../protocol/ota/cose.ts';
 import { decodeManifest } from '../../protocol/ota/manifest.ts';
@@ -14,40 +16,13 @@ import { parseTrustStore, trustedKey, trustStoreJson, type TrustedKey } from '..
 import { encode } from '../../protocol/cbor/index.ts';
 import { coseSign1 } from '../../protocol/ota/cose.ts';
 import { sha256 } from '../../protocol/ota/sha256.ts';
-import { generateKeyPem, nodeHash, nodeVerifier, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
+import { generateKeyPem, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
+import { nodeHash, nodeVerifier } from '../../host/crypto.ts';
 import { assemble, idBytes, manifestFor, type PackOptions } from '../../ota/pack.ts';
 import { describe, toText } from '../../ota/inspect.ts';
 import { defaultStatePath, lastSeq, recordSeq } from '../../ota/seq-state.ts';
 import { fleetSeq } from '../../ota/fleet-seq.ts';
 import { Topics } from '../../protocol/topics.ts';
-
-const usage = `Usage: canopy ota <verb> [flags]
-
-  keygen --out KEY.pem [--alg ES256|EdDSA] [--force]      new private key (PKCS#8, mode 0600); prints its kid
-  pubkey --key KEY.pem... [--field-key KEY.pem...] [--threshold N] --out TRUST.json [--ts TRUST.ts]
-                                                           trust store as JSON and as a TS module for device builds
-  inspect FILE [--json]                                    an ESP-IDF .bin or a Canopy package
-  pack --image APP.bin --key KEY.pem... --seq N|auto --vendor V --class C --out PKG
-       [--chunk-size N (default 4096, 0 = no table)] [--device ID...] [--expires ISO|EPOCH|+Nd]
-       [--min-seq N] [--info TEXT] [--state FILE] [--broker URL [--prefix P]]
-       --seq auto: one above the highest of the fleet's retained OTA status (with --broker) and
-       the state file (default ~/.canopy/ota-seq.json); refused when neither knows a seq
-  manifest --image APP.bin (pack's manifest flags) --out MANIFEST.cbor   bytes to sign off the build machine
-  sign --manifest MANIFEST.cbor --key KEY.pem --out SIG.cose             a detached COSE_Sign1
-  attach --image APP.bin --manifest MANIFEST.cbor --sig SIG.cose... --out PKG
-  verify PKG --trust TRUST.json [--device DEVICE.json] [--json]          exit 0 only when valid, else the reason code
-  push PKG --broker URL --device ID... [--trust TRUST.json] [--timeout S] [--prefix P] [--json]
-       checks PKG here first (a refusal exits with its reason code, nothing is sent), then delivers
-       over MQTT; exit 0 when every device confirmed, a device's reason code, or 1 (e.g. no answer)
-  rollout PKG --broker URL --fleet a,b,c|@ids.json|'glob*' [--canary N] [--growth F] [--halt-percent P]
-          [--trust TRUST.json] [--state FILE] [--timeout S] [--retry-failed] [--override-halt] [--json]
-       canary then growing waves. Any canary device that does not confirm, or more than P% of the
-       devices tried, halts it (exit 3); exit 1 when it ran to the end but a device did not confirm.
-       A rerun resumes from the state file (default PKG.rollout.json) and stays halted unless given
-       --retry-failed (push again to the devices that did not confirm, first) or --override-halt.
-
-V and C are UUIDs or names (a name maps to 16 bytes of SHA-256("canopy-id:" + name)).
-DEVICE.json: {"vendor","class","deviceId","installedSeq","partitionSize","chipId","chipRevision","secureVersion","now"}.`;
 
 const read = (path: string) => new Uint8Array(readFileSync(path));
 
@@ -80,23 +55,7 @@ export function parseExpiry(v: string, now = Date.now()): number {
   return Math.floor(t / 1000);
 }
 
-const manifestFlags = {
-  image: { type: 'string' },
-  seq: { type: 'string' },
-  vendor: { type: 'string' },
-  class: { type: 'string' },
-  'chunk-size': { type: 'string' },
-  device: { type: 'string', multiple: true },
-  expires: { type: 'string' },
-  'min-seq': { type: 'string' },
-  info: { type: 'string' },
-  state: { type: 'string' },
-  broker: { type: 'string' },
-  prefix: { type: 'string' },
-  out: { type: 'string' },
-} as const;
-
-type ManifestValues = { [K in keyof typeof manifestFlags]?: (typeof manifestFlags)[K] extends { multiple: true } ? string[] : string };
+type ManifestValues = FlagValues<typeof otaSpecs.manifest.flags>;
 
 async function packOptions(v: ManifestValues): Promise<{ opts: PackOptions; stream: string; state: string }> {
   const vendor = need(v.vendor, 'vendor');
@@ -167,7 +126,7 @@ function deviceFile(path: string): DeviceContext {
 
 const verbs: Record<string, (args: string[]) => Promise<number>> = {
   async keygen(args) {
-    const { values } = parseFlags(args, { out: { type: 'string' }, alg: { type: 'string' }, force: { type: 'boolean' } });
+    const { values } = parse(otaSpecs.keygen, args);
     const out = need(values.out, 'out');
     const alg = values.alg ?? 'ES256';
     if (alg !== 'ES256' && alg !== 'EdDSA') throw new UsageError('--alg must be ES256 or EdDSA');
@@ -180,13 +139,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
   },
 
   async pubkey(args) {
-    const { values } = parseFlags(args, {
-      key: { type: 'string', multiple: true },
-      'field-key': { type: 'string', multiple: true },
-      threshold: { type: 'string' },
-      out: { type: 'string' },
-      ts: { type: 'string' },
-    });
+    const { values } = parse(otaSpecs.pubkey, args);
     const out = need(values.out, 'out');
     const keys: TrustedKey[] = [];
     const add = (path: string, role: 'release' | 'field') => keys.push(trustedKey(spkiOf(createPublicKey(readFileSync(path))), role));
@@ -208,14 +161,14 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
   },
 
   async inspect(args) {
-    const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } }, true);
+    const { values, positionals } = parse(otaSpecs.inspect, args);
     const d = describe(read(one(positionals, 'FILE')));
-    console.log(values.json ? JSON.stringify(d, null, 2) : toText(d).trimStart());
+    console.log(values.json ? resultLine('ota inspect', { ...d }) : toText(d).trimStart());
     return 0;
   },
 
   async pack(args) {
-    const { values } = parseFlags(args, { ...manifestFlags, key: { type: 'string', multiple: true } });
+    const { values } = parse(otaSpecs.pack, args);
     const out = need(values.out, 'out');
     if (!values.key?.length) throw new UsageError('--key is required');
     const keys = values.key.map((p) => signingKey(readFileSync(p)));
@@ -230,7 +183,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
   },
 
   async manifest(args) {
-    const { values } = parseFlags(args, manifestFlags);
+    const { values } = parse(otaSpecs.manifest, args);
     const out = need(values.out, 'out');
     const { opts, stream, state } = await packOptions(values);
     const u = manifestFor(read(need(values.image, 'image')), opts);
@@ -241,7 +194,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
   },
 
   async sign(args) {
-    const { values } = parseFlags(args, { manifest: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' } });
+    const { values } = parse(otaSpecs.sign, args);
     const bytes = read(need(values.manifest, 'manifest'));
     decodeManifest(bytes); // never sign what a device would refuse to read
     const k = signingKey(readFileSync(need(values.key, 'key')));
@@ -251,7 +204,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
   },
 
   async attach(args) {
-    const { values } = parseFlags(args, { image: { type: 'string' }, manifest: { type: 'string' }, sig: { type: 'string', multiple: true }, out: { type: 'string' } });
+    const { values } = parse(otaSpecs.attach, args);
     const bytes = read(need(values.manifest, 'manifest'));
     const m = decodeManifest(bytes);
     const image = read(need(values.image, 'image'));
@@ -268,44 +221,61 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
   },
 
   async verify(args) {
-    const { values, positionals } = parseFlags(args, { trust: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } }, true);
+    const { values, positionals } = parse(otaSpecs.verify, args);
     const trust = parseTrustStore(JSON.parse(readFileSync(need(values.trust, 'trust'), 'utf8')));
     const device = values.device ? deviceFile(values.device) : undefined;
     try {
       const v = verifyPackage(read(one(positionals, 'PKG')), trust, nodeVerifier, device, nodeHash);
       const signers = v.signers.map((k) => `${toHex(k.kid)} (${k.role})`);
-      if (values.json) console.log(JSON.stringify({ status: 'ok', code: 0, seq: v.manifest.seq, signers }));
+      if (values.json) console.log(resultLine('ota verify', { valid: true, seq: v.manifest.seq, signers, policyChecked: device !== undefined }));
       else console.log(`valid: seq ${v.manifest.seq}, ${v.manifest.project} ${v.manifest.appVersion}, signed by ${signers.join(', ')}${device ? '' : ' (no --device: policy not checked)'}`);
       return 0;
     } catch (e) {
       if (!(e instanceof OtaError)) throw e;
-      if (values.json) console.log(JSON.stringify({ status: e.reason, code: e.code, detail: e.detail }));
+      if (values.json) console.log(errorLine('ota verify', { reason: e.reason, code: e.code, message: `${e.detail}; ${describeReason(e.reason)}` }));
       else console.error(`invalid (${e.reason}, exit ${e.code}): ${e.detail}\n  ${describeReason(e.reason)}`);
       return e.code;
     }
   },
 
   async push(args) {
-    return (await import('../../ota/push-command.ts')).pushCommand(args);
+    return (await import('./ota-push.ts')).pushCommand(args);
   },
 
   async rollout(args) {
-    return (await import('../../ota/rollout-command.ts')).rolloutCommand(args);
+    return (await import('./ota-rollout.ts')).rolloutCommand(args);
   },
 };
 
+const spec = verb({
+  name: 'ota',
+  forms: ['<verb> [flags]'],
+  description: [
+    'Keys, packages and delivery. Every refusal that has an OTA reason exits with that reason\'s code',
+    '(protocol/ota/reasons.ts), so scripts can branch on why.',
+    '',
+    'Verbs:',
+    ...Object.entries(otaSpecs).map(([name, v]) => `  ${name.padEnd(10)} ${v.summary}`),
+    '',
+    'Run `npx canopy ota <verb> --help` for its flags and examples.',
+  ].join('\n'),
+  flags: {},
+  examples: ['ota keygen --out release.pem', 'ota push --help'],
+});
+
 const command: Command = {
-  summary: 'signed OTA: keys, packages, verify, push and rollout',
-  usage,
+  spec,
+  subverbs: otaSpecs,
   async run(args) {
-    const [verb, ...rest] = args;
-    const run = verb === undefined ? undefined : verbs[verb];
-    if (!run) throw new UsageError(verb ? `unknown verb "${verb}"` : 'give a verb');
+    const [name, ...rest] = args;
+    const run = name !== undefined && Object.hasOwn(verbs, name) ? verbs[name] : undefined;
+    if (!run) throw new UsageError(name ? `unknown verb "${name}" (verbs: ${Object.keys(verbs).join(', ')})` : `give a verb: ${Object.keys(verbs).join(', ')}`);
     try {
       return await run(rest);
     } catch (e) {
       if (!(e instanceof OtaError)) throw e;
-      console.error(`canopy ota ${verb}: ${e.reason} (exit ${reasonCode(e.reason)}): ${e.detail}`);
+      if (rest.includes('--json')) console.log(errorLine(`ota ${name}`, { reason: e.reason, code: e.code, message: `${e.detail}; ${describeReason(e.reason)}` }));
+      else console.error(`canopy ota ${name}: ${e.reason} (exit ${reasonCode(e.reason)}): ${e.detail}`);
       return e.code;
     }
   },

@@ -2,68 +2,56 @@
 // embedded broker or any other, with a live view, JSON lines, or a scenario with assertions.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseTrustStore } from '../../protocol/ota/trust.ts';
-import type { Command } from '../cli.ts';
-import { intFlag, parseFlags, UsageError } from '../usage.ts';
-import { findXsnapWorker } from '../xs/worker.ts';
+import type { Command } from '../command.ts';
+import { intFlag, parse, UsageError, verb } from '../flags.ts';
+import { findXsnapWorker } from '../../host/xs/worker.ts';
 import { formatReport, junitXml } from '../../sim/assertions.ts';
-import { observationJson, type FleetObserver } from '../../sim/observer.ts';
+import type { FleetObserver } from '../../sim/observer.ts';
+import { eventLine } from '../output.ts';
 import { runSimulation } from '../../sim/runner.ts';
 import { loadScenario, parseDuration, type Scenario } from '../../sim/scenario.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
 
-const usage = `Usage: canopy sim [flags]
-
-Runs virtual devices (the device app, unchanged) against an MQTT broker.
-
-  --devices N        devices to run (default 3)
-  --interval MS      telemetry interval in ms (default 5000; at least 1000)
-  --qos 0|1|2        telemetry QoS (default 1)
-  --duration S       stop cleanly after S seconds of device time (DISCONNECT, exit 0)
-  --seed N           seed for sensor models and jitter (default 1): runs repeat exactly
-  --speed X          device time runs X times faster than the wall clock
-  --virtual-time     device time jumps from event to event (needs --duration)
-  --engine xs|node   the real XS engine (default) or V8, for large fleets
-  --broker URL       use this broker instead of the embedded one (mqtt://, mqtts://)
-  --port N           port for the embedded broker (default 1883; a free one if taken)
-  --prefix P         topic prefix (default canopy)
-  --shard I/N        run only every N-th device id starting at I (several hosts, one fleet)
-  --json             JSON lines of decoded telemetry, events and status, each with "device"
-  --scenario FILE    run a scenario (YAML or JSON): faults and assertions; exit 1 if one fails
-  --junit FILE       with --scenario: also write JUnit XML
-  --ota-trust FILE   devices take signed OTA updates (canopy ota push) checked against this trust
-                     store (canopy ota pubkey); with --ota-vendor V and --ota-class C (default
-                     canopy, sensor-v1), as given to canopy ota pack
-
-Killing the process abruptly looks like a power cut to an external broker: every device's will fires.
+const spec = verb({
+  name: 'sim',
+  summary: 'Runs virtual devices (the device app, unchanged) against an MQTT broker.',
+  flags: {
+    devices: { type: 'string', value: 'N', help: 'devices to run (default 3)' },
+    interval: { type: 'string', value: 'MS', help: 'telemetry interval in ms (default 5000; at least 1000)' },
+    qos: { type: 'string', value: '0|1|2', help: 'telemetry QoS (default 1)' },
+    duration: { type: 'string', value: 'S', help: 'stop cleanly after S seconds of device time (DISCONNECT, exit 0)' },
+    seed: { type: 'string', value: 'N', help: 'seed for sensor models and jitter (default 1): runs repeat exactly' },
+    speed: { type: 'string', value: 'X', help: 'device time runs X times faster than the wall clock' },
+    'virtual-time': { type: 'boolean', help: 'device time jumps from event to event (needs --duration)' },
+    engine: { type: 'string', value: 'xs|node', help: 'the real XS engine (default) or V8, for large fleets' },
+    broker: { type: 'string', value: 'URL', help: 'use this broker instead of the embedded one (mqtt://, mqtts://)' },
+    port: { type: 'string', value: 'N', help: 'port for the embedded broker (default 1883; a free one if taken)' },
+    prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
+    shard: { type: 'string', value: 'I/N', help: 'run only every N-th device id starting at I (several hosts, one fleet)' },
+    json: { type: 'boolean', help: 'JSON lines of decoded telemetry, events and status, each with "device"' },
+    scenario: { type: 'string', value: 'FILE', help: 'run a scenario (YAML or JSON): faults and assertions; exit 1 if one fails' },
+    junit: { type: 'string', value: 'FILE', help: 'with --scenario: also write JUnit XML' },
+    'ota-trust': { type: 'string', value: 'FILE', help: 'devices take signed OTA updates (canopy ota push) checked against this trust store (canopy ota pubkey)' },
+    'ota-vendor': { type: 'string', value: 'V', help: 'with --ota-trust: the vendor given to canopy ota pack (default canopy)' },
+    'ota-class': { type: 'string', value: 'C', help: 'with --ota-trust: the class given to canopy ota pack (default sensor-v1)' },
+  },
+  examples: [
+    'sim                                          # 3 devices, embedded broker, live view',
+    'sim --devices 20 --interval 2000 --engine node',
+    'sim --virtual-time --duration 1h --json > run.jsonl   # an hour of device time in seconds',
+    'sim --scenario sim/scenarios/partition.yaml --junit report.xml',
+  ],
+  notes: `Killing the process abruptly looks like a power cut to an external broker: every device's will fires.
 
 Live faults (in the live view, on a terminal): p partitions every device for 30 s, d cuts the
 power of one device for 10 s, r restarts the embedded broker (5 s down), x resets every
-connection, l adds 200 ± 50 ms of latency for 30 s.`;
+connection, l adds 200 ± 50 ms of latency for 30 s.`,
+});
 
 const command: Command = {
-  summary: 'run virtual devices against a broker (live view, JSON, scenarios)',
-  usage,
+  spec,
   async run(args) {
-    const { values: f } = parseFlags(args, {
-      devices: { type: 'string' },
-      interval: { type: 'string' },
-      qos: { type: 'string' },
-      duration: { type: 'string' },
-      seed: { type: 'string' },
-      speed: { type: 'string' },
-      'virtual-time': { type: 'boolean' },
-      engine: { type: 'string' },
-      broker: { type: 'string' },
-      port: { type: 'string' },
-      prefix: { type: 'string' },
-      shard: { type: 'string' },
-      json: { type: 'boolean' },
-      scenario: { type: 'string' },
-      junit: { type: 'string' },
-      'ota-trust': { type: 'string' },
-      'ota-vendor': { type: 'string' },
-      'ota-class': { type: 'string' },
-    });
+    const { values: f } = parse(spec, args);
     if (f.junit && !f.scenario) throw new UsageError('--junit needs --scenario');
     if (f.speed && f['virtual-time']) throw new UsageError('--speed and --virtual-time exclude each other');
     const engine = f.engine ?? undefined;
@@ -153,7 +141,7 @@ const command: Command = {
         proxies: liveFaults || undefined,
         untilAborted,
         signal: controller.signal,
-        onObservation: f.json ? (o) => process.stdout.write(`${observationJson(o)}\n`) : undefined,
+        onObservation: f.json ? (o) => process.stdout.write(`${eventLine(o, new Date(scenario.epoch * 1000 + o.at))}\n`) : undefined,
         onStarted: ({ brokerUrl, fleet, observer, clock, inject }) => {
           const where = f.broker ? `broker ${brokerUrl}` : `embedded broker ${brokerUrl}`;
           process.stderr.write(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`);

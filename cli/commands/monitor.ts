@@ -1,24 +1,32 @@
 // `canopy monitor`: the simulator's live view (or JSON lines) for a real fleet on any broker.
-import type { Command } from '../cli.ts';
-import { parseFlags, UsageError } from '../usage.ts';
-import { FleetObserver, observationJson } from '../../sim/observer.ts';
+import type { Command } from '../command.ts';
+import { parse, UsageError, verb } from '../flags.ts';
+import { FleetObserver } from '../../sim/observer.ts';
+import { eventLine } from '../output.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
 
-const usage = `Usage: canopy monitor --broker URL [--prefix P] [--json]
-
-Subscribes to a fleet's topics (<prefix>/+/#), decodes telemetry, motion events and status with
+const spec = verb({
+  name: 'monitor',
+  forms: ['--broker URL [--prefix P] [--json]'],
+  description: `Subscribes to a fleet's topics (<prefix>/+/#), decodes telemetry, motion events and status with
 the shared protocol module, and shows one row per device (online/offline from the retained
-status and the will). --json prints one JSON line per message instead. Ctrl-C quits.`;
+status and the will). Ctrl-C quits.`,
+  flags: {
+    broker: { type: 'string', value: 'URL', help: 'the fleet\'s broker (mqtt:// or mqtts://)' },
+    prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
+    json: { type: 'boolean', help: 'one JSON line per message instead of the live view' },
+  },
+  examples: ['monitor --broker mqtt://broker.local:1883', 'monitor --broker mqtt://127.0.0.1:1883 --json > fleet.jsonl'],
+});
 
 const command: Command = {
-  summary: 'live view (or JSON lines) of a real fleet on any broker',
-  usage,
+  spec,
   async run(args) {
-    const { values: f } = parseFlags(args, { broker: { type: 'string' }, prefix: { type: 'string' }, json: { type: 'boolean' } });
+    const { values: f } = parse(spec, args);
     if (!f.broker) throw new UsageError('--broker URL is required, e.g. --broker mqtt://127.0.0.1:1883');
     const observer = new FleetObserver({ broker: f.broker, topicPrefix: f.prefix });
     let view: LiveView | undefined;
-    if (f.json) observer.on('observation', (o) => process.stdout.write(`${observationJson(o)}\n`));
+    if (f.json) observer.on('observation', (o) => process.stdout.write(`${eventLine(o, new Date())}\n`));
     observer.on('session', (e: { type: string; reason?: string }) => {
       if (e.type === 'connection-lost') process.stderr.write(`canopy monitor: ${e.reason}; reconnecting\n`);
     });

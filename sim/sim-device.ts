@@ -1,11 +1,12 @@
 // What the simulator needs of a virtual device, whichever engine runs the firmware: the real XS
-// engine (host/xs/device-host.ts) or V8 (sim/node-device.ts). Both run the same DeviceApp.
+// engine (sim/xs-device.ts) or V8 (sim/node-device.ts). Both run the same DeviceApp.
 import type { OutboundMessage } from '../protocol/session/message.ts';
 import type { OutboxStore } from '../protocol/session/outbox.ts';
 import { encodeRecord, replayLog } from '../protocol/session/record.ts';
 import type { ClimateReading } from '../device/platform/types.ts';
-import { MemoryRecordStore, VirtualFlash } from '../sim/virtual-flash.ts';
-import type { Clock } from './xs/timers.ts';
+import { MemoryRecordStore, VirtualFlash } from './virtual-flash.ts';
+import type { Clock } from '../host/xs/timers.ts';
+import type { NetActivity } from '../host/device-socket.ts';
 
 /** Where a simulated device's sensor values come from (sim/models.ts). */
 export interface SensorSource {
@@ -39,6 +40,8 @@ export interface SimDeviceOptions {
   flash?: DeviceFlash;
   /** Samples produced, errors, logs, OTA events and reboots reported by the firmware. */
   onEvent?: (e: SimDeviceEvent) => void;
+  /** Where the device's socket traffic counts (the simulator run's, for virtual time). */
+  activity?: NetActivity;
 }
 
 export interface SimDevice {

@@ -2,34 +2,19 @@
 // Exit codes: 0 every targeted device confirmed; 3 halted (now or by an earlier run recorded in the
 // state file); 1 the rollout ran to the end but some device did not confirm; an OTA reason code
 // when the package is refused on this machine, before any device is touched.
-import { Session } from '../protocol/session/session.ts';
-import { Topics } from '../protocol/topics.ts';
-import { SessionDriver } from '../host/transport.ts';
-import { parseFlags, intFlag, UsageError } from '../host/usage.ts';
-import { checkedPackage } from './preflight.ts';
-import { resolveFleet, runRollout } from './rollout.ts';
+import { Session } from '../../protocol/session/session.ts';
+import { Topics } from '../../protocol/topics.ts';
+import { SessionDriver } from '../../host/transport.ts';
+import { intFlag, UsageError } from '../../host/flags.ts';
+import { parse } from '../flags.ts';
+import { otaSpecs } from './ota-specs.ts';
+import { checkedPackage } from '../../ota/preflight.ts';
+import { resolveFleet, runRollout } from '../../ota/rollout.ts';
 
 export const HALTED_CODE = 3;
 
 export async function rolloutCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(
-    args,
-    {
-      broker: { type: 'string' },
-      fleet: { type: 'string' },
-      canary: { type: 'string' },
-      growth: { type: 'string' },
-      'halt-percent': { type: 'string' },
-      state: { type: 'string' },
-      timeout: { type: 'string' },
-      prefix: { type: 'string' },
-      trust: { type: 'string' },
-      'retry-failed': { type: 'boolean' },
-      'override-halt': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    true,
-  );
+  const { values, positionals } = parse(otaSpecs.rollout, args);
   if (positionals.length !== 1) throw new UsageError('give exactly one PKG');
   if (!values.broker || !values.fleet) throw new UsageError('--broker and --fleet are required');
   const growth = values.growth === undefined ? 2 : Number(values.growth);

@@ -1,58 +1,50 @@
 // `canopy session`: one protocol Session against a broker, for checking a broker URL, TLS files
 // and credentials from a terminal. `--demo` starts the embedded broker and publishes telemetry.
-import type { Command } from '../cli.ts';
-import { parseFlags, intFlag, UsageError } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { intFlag, parse, UsageError, verb } from '../flags.ts';
 import { Session } from '../../protocol/session/session.ts';
 import { Outbox } from '../../protocol/session/outbox.ts';
 import type { QoS } from '../../protocol/mqtt/packets.ts';
 import { utf8Decode, utf8Encode } from '../../protocol/utf8.ts';
-import { SessionDriver } from '../transport.ts';
-import { EmbeddedBroker } from '../broker.ts';
-import { FileStore } from '../file-store.ts';
+import { SessionDriver } from '../../host/transport.ts';
+import { EmbeddedBroker } from '../../host/broker.ts';
+import { FileStore } from '../../host/file-store.ts';
+import { eventLine } from '../output.ts';
 
-const usage = `Usage: canopy session [--broker URL | --demo] [flags]
-
-Runs one MQTT session (the same protocol module the device runs) and prints its events.
-
-  --broker URL        mqtt://host:port or mqtts://host:port (user:pass@ allowed)
-  --demo              start the embedded broker on 127.0.0.1 and use it
-  --client-id ID      client id (default canopy-<random>)
-  --clean             clean session (default: persistent)
-  --keepalive S       keepalive seconds (default 30)
-  --status TOPIC      retained status topic: "online" on connect, "offline" as the will
-  --sub FILTER        subscribe (repeatable); received messages are printed
-  --pub TOPIC=TEXT    publish TEXT (repeatable)
-  --qos N             QoS for --sub and --pub (default 1)
-  --every MS          repeat the --pub messages every MS milliseconds
-  --duration S        stop cleanly after S seconds (default: run until Ctrl-C)
-  --store FILE        keep QoS 1/2 messages in FILE across restarts
-  --ca FILE --cert FILE --key FILE   TLS files (PEM)
-  --insecure          accept any TLS certificate (test brokers only)
-  --json              one JSON object per event`;
+const spec = verb({
+  name: 'session',
+  forms: ['--broker URL [flags]', '--demo [flags]'],
+  summary: 'Runs one MQTT session (the same protocol module the device runs) and prints its events.',
+  flags: {
+    broker: { type: 'string', value: 'URL', help: 'mqtt://host:port or mqtts://host:port (user:pass@ allowed)' },
+    demo: { type: 'boolean', help: 'start the embedded broker on 127.0.0.1 and use it' },
+    'client-id': { type: 'string', value: 'ID', help: 'client id (default canopy-<random>)' },
+    clean: { type: 'boolean', help: 'clean session (default: persistent)' },
+    keepalive: { type: 'string', value: 'S', help: 'keepalive seconds (default 30)' },
+    status: { type: 'string', value: 'TOPIC', help: 'retained status topic: "online" on connect, "offline" as the will' },
+    sub: { type: 'string', multiple: true, value: 'FILTER', help: 'subscribe; received messages are printed' },
+    pub: { type: 'string', multiple: true, value: 'TOPIC=TEXT', help: 'publish TEXT' },
+    qos: { type: 'string', value: 'N', help: 'QoS for --sub and --pub (default 1)' },
+    every: { type: 'string', value: 'MS', help: 'repeat the --pub messages every MS milliseconds' },
+    duration: { type: 'string', value: 'S', help: 'stop cleanly after S seconds (default: run until Ctrl-C)' },
+    store: { type: 'string', value: 'FILE', help: 'keep QoS 1/2 messages in FILE across restarts' },
+    ca: { type: 'string', value: 'FILE', help: 'TLS: CA certificate (PEM)' },
+    cert: { type: 'string', value: 'FILE', help: 'TLS: client certificate (PEM)' },
+    key: { type: 'string', value: 'FILE', help: 'TLS: client key (PEM)' },
+    insecure: { type: 'boolean', help: 'accept any TLS certificate (test brokers only)' },
+    json: { type: 'boolean', help: 'one JSON object per event' },
+  },
+  examples: [
+    "session --demo --sub 'canopy/#' --pub canopy/me/hello=hi --duration 2",
+    "session --broker mqtt://127.0.0.1:1883 --status canopy/me/status --sub 'canopy/#'",
+    "session --broker mqtts://broker:8883 --ca ca.pem --cert me.pem --key me.key --sub '#'",
+  ],
+});
 
 const command: Command = {
-  summary: 'run one MQTT session against a broker and print its events',
-  usage,
+  spec,
   async run(args) {
-    const { values } = parseFlags(args, {
-      broker: { type: 'string' },
-      demo: { type: 'boolean' },
-      'client-id': { type: 'string' },
-      clean: { type: 'boolean' },
-      keepalive: { type: 'string' },
-      status: { type: 'string' },
-      sub: { type: 'string', multiple: true },
-      pub: { type: 'string', multiple: true },
-      qos: { type: 'string' },
-      every: { type: 'string' },
-      duration: { type: 'string' },
-      store: { type: 'string' },
-      ca: { type: 'string' },
-      cert: { type: 'string' },
-      key: { type: 'string' },
-      insecure: { type: 'boolean' },
-      json: { type: 'boolean' },
-    });
+    const { values } = parse(spec, args);
     if (!values.broker && !values.demo) throw new UsageError('give --broker URL, or --demo to use the embedded broker');
     if (values.broker && values.demo) throw new UsageError('--broker and --demo exclude each other');
     const qos = intFlag('qos', values.qos, 1, 0, 2) as QoS;
@@ -113,11 +105,11 @@ const command: Command = {
 
 function print(e: Record<string, unknown> & { type: string }, json: boolean): void {
   const shown = e.type === 'message' ? { ...e, payload: describePayload(e.payload as Uint8Array) } : e;
+  const { type, ...rest } = shown;
   if (json) {
-    console.log(JSON.stringify({ time: new Date().toISOString(), ...shown }));
+    console.log(eventLine({ kind: type, ...rest }, new Date()));
     return;
   }
-  const { type, ...rest } = shown;
   console.log(`${new Date().toISOString()} ${type.padEnd(16)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}`);
 }
 

@@ -1,25 +1,23 @@
 // `canopy serial`: a serial monitor for device logs.
-import type { Command } from '../cli.ts';
-import { monitorPort } from '../serial/monitor.ts';
-import { intFlag, parseFlags } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { monitorPort } from '../../host/serial/monitor.ts';
+import { intFlag, parse, verb } from '../flags.ts';
 import { choosePort, type FlashIo } from './flash.ts';
 
-const usage = `Usage: canopy serial [--port PATH] [--baud N] [--reset] [--no-timestamps]
-
-  --port PATH       serial port (default $CANOPY_PORT, else the one USB serial bridge plugged in)
-  --baud N          baud rate (default 115200, what ESP-IDF logs at)
-  --reset           reset the board on open (EN through RTS) so the log starts at boot
-  --no-timestamps   print lines as they come, without the [hh:mm:ss.mmm] prefix
-
-Ctrl-C closes the port and exits.`;
+const spec = verb({
+  name: 'serial',
+  summary: 'Shows device logs from a serial port, with timestamps. Ctrl-C closes the port and exits.',
+  flags: {
+    port: { type: 'string', value: 'PATH', help: 'serial port (default $CANOPY_PORT, else the one USB serial bridge plugged in)' },
+    baud: { type: 'string', value: 'N', help: 'baud rate (default 115200, what ESP-IDF logs at)' },
+    reset: { type: 'boolean', help: 'reset the board on open (EN through RTS) so the log starts at boot' },
+    'no-timestamps': { type: 'boolean', help: 'print lines as they come, without the [hh:mm:ss.mmm] prefix' },
+  },
+  examples: ['serial --reset', 'serial --port /dev/ttyUSB0 --baud 921600 --no-timestamps'],
+});
 
 export async function runSerial(args: string[], io: Omit<FlashIo, 'tty'>, signal: AbortSignal): Promise<number> {
-  const { values } = parseFlags(args, {
-    port: { type: 'string' },
-    baud: { type: 'string' },
-    reset: { type: 'boolean' },
-    'no-timestamps': { type: 'boolean' },
-  });
+  const { values } = parse(spec, args);
   const port = await choosePort(values.port, { ...io, tty: false });
   const baud = intFlag('baud', values.baud, 115200, 300, 5_000_000);
   const end = await monitorPort({
@@ -41,8 +39,7 @@ export async function runSerial(args: string[], io: Omit<FlashIo, 'tty'>, signal
 }
 
 const command: Command = {
-  summary: 'show device logs from a serial port, with timestamps',
-  usage,
+  spec,
   async run(args) {
     const stop = new AbortController();
     const onSigint = () => stop.abort();

@@ -1,13 +1,15 @@
 // `canopy ota push`: flags, a local check of the package, then the push over MQTT. Everything that
 // can be refused on this machine is refused before the broker is contacted, so a bad package, a
 // bad file or a bad flag exits at once with its code instead of waiting on the network.
-import { Session } from '../protocol/session/session.ts';
-import { Topics } from '../protocol/topics.ts';
-import { describeReason, reasonFromCode } from '../protocol/ota/reasons.ts';
-import { SessionDriver } from '../host/transport.ts';
-import { parseFlags, intFlag, UsageError } from '../host/usage.ts';
-import { OtaPusher, TIMEOUT_CODE, type DeviceResult } from './push.ts';
-import { checkedPackage } from './preflight.ts';
+import { Session } from '../../protocol/session/session.ts';
+import { Topics } from '../../protocol/topics.ts';
+import { describeReason, reasonFromCode } from '../../protocol/ota/reasons.ts';
+import { SessionDriver } from '../../host/transport.ts';
+import { intFlag, UsageError } from '../../host/flags.ts';
+import { parse } from '../flags.ts';
+import { otaSpecs } from './ota-specs.ts';
+import { OtaPusher, TIMEOUT_CODE, type DeviceResult } from '../../ota/push.ts';
+import { checkedPackage } from '../../ota/preflight.ts';
 
 function bar(done: number, total: number, width = 24): string {
   const f = total ? Math.round((done / total) * width) : 0;
@@ -33,19 +35,7 @@ export function exitCodeOf(results: DeviceResult[]): number {
 }
 
 export async function pushCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(
-    args,
-    {
-      broker: { type: 'string' },
-      device: { type: 'string', multiple: true },
-      trust: { type: 'string' },
-      json: { type: 'boolean' },
-      prefix: { type: 'string' },
-      timeout: { type: 'string' },
-      'client-id': { type: 'string' },
-    },
-    true,
-  );
+  const { values, positionals } = parse(otaSpecs.push, args);
   if (positionals.length !== 1) throw new UsageError('give exactly one PKG');
   if (!values.broker) throw new UsageError('--broker is required');
   if (!values.device?.length) throw new UsageError('--device is required');

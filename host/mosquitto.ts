@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, watch, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './net.ts';
+import { freePort, waitForPort } from './loopback.ts';
 
 const BINARIES = ['mosquitto', '/usr/sbin/mosquitto'];
 

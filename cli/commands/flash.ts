@@ -1,34 +1,47 @@
 // `canopy flash`: put a build on a board over USB serial with esptool-js.
 import { SerialPort } from 'serialport';
-import type { Command } from '../cli.ts';
-import { FlashError } from '../flash/errors.ts';
-import { flashPlan, type FlashReport } from '../flash/flasher.ts';
-import { verifyOtaPackage, type OtaPayloadStep } from '../flash/ota-input.ts';
-import { parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../flash/plan.ts';
-import { pickPort, type PortListing } from '../flash/ports.ts';
-import { progressLine, summaryLines } from '../flash/progress.ts';
-import { WebSerialPort, type SerialBinding } from '../flash/web-serial.ts';
-import { intFlag, parseFlags, UsageError } from '../usage.ts';
+import type { Command } from '../command.ts';
+import { FlashError } from '../../host/flash/errors.ts';
+import { flashPlan, type FlashReport } from '../../host/flash/flasher.ts';
+import { verifyOtaPackage, type OtaPayloadStep } from '../../host/flash/ota-input.ts';
+import { parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../../host/flash/plan.ts';
+import { pickPort, type PortListing } from '../../host/flash/ports.ts';
+import { progressLine, summaryLines } from '../../host/flash/progress.ts';
+import { WebSerialPort, type SerialBinding } from '../../host/flash/web-serial.ts';
+import { intFlag, parse, UsageError, verb } from '../flags.ts';
+import { errorLine, resultLine } from '../output.ts';
 
-const usage = `Usage: canopy flash [flags] BUILD_DIR
-       canopy flash [flags] ADDRESS=FILE [ADDRESS=FILE ...]
-       canopy flash [flags] --ota PACKAGE --trust TRUST.json [--app-offset ADDR]
-
-  BUILD_DIR           an ESP-IDF or mcconfig build folder: offsets from flasher_args.json or
-                      flash_project_args, else bootloader/partition table/app found by content
-  ADDRESS=FILE        e.g. 0x1000=bootloader.bin 0x8000=partition-table.bin 0x10000=app.bin
-  --ota PACKAGE       a signed Canopy OTA package: its payload goes to the app offset once verified
-  --trust FILE        with --ota: the trust store (canopy ota pubkey) its signatures must satisfy
-  --app-offset ADDR   where an OTA payload goes (default 0x10000)
-  --port PATH         serial port (default $CANOPY_PORT, else the one USB serial bridge plugged in)
-  --baud N            baud rate once connected (default 460800; the ROM always starts at 115200)
-  --erase             erase the whole flash first
-  --no-compress       send images uncompressed
-  --no-verify         skip the MD5 read-back (verification is on by default)
-  --no-reset          stay in the loader afterwards instead of starting the new firmware
-  --connect-attempts N  reset-and-sync attempts before giving up (default 7)
-  --json              print the summary (or the error) as JSON on stdout, no progress bars
-  --verbose           show esptool-js's own log`;
+const spec = verb({
+  name: 'flash',
+  forms: ['[flags] BUILD_DIR', '[flags] ADDRESS=FILE [ADDRESS=FILE ...]', '[flags] --ota PACKAGE --trust TRUST.json [--app-offset ADDR]'],
+  summary: 'Writes a build to an ESP32 over USB serial (esptool-js), checked before the port opens and read back by MD5.',
+  args: {
+    BUILD_DIR: 'an ESP-IDF or mcconfig build folder: offsets from flasher_args.json or flash_project_args, else bootloader/partition table/app found by content',
+    'ADDRESS=FILE': 'e.g. 0x1000=bootloader.bin 0x8000=partition-table.bin 0x10000=app.bin',
+  },
+  flags: {
+    ota: { type: 'string', value: 'PACKAGE', help: 'a signed Canopy OTA package: its payload goes to the app offset once verified' },
+    trust: { type: 'string', value: 'FILE', help: 'with --ota: the trust store (canopy ota pubkey) its signatures must satisfy' },
+    'app-offset': { type: 'string', value: 'ADDR', help: 'where an OTA payload goes (default 0x10000)' },
+    port: { type: 'string', value: 'PATH', help: 'serial port (default $CANOPY_PORT, else the one USB serial bridge plugged in)' },
+    baud: { type: 'string', value: 'N', help: 'baud rate once connected (default 460800; the ROM always starts at 115200)' },
+    erase: { type: 'boolean', help: 'erase the whole flash first' },
+    'no-compress': { type: 'boolean', help: 'send images uncompressed' },
+    verify: { type: 'boolean', help: 'read every file back by MD5 (the default)' },
+    'no-verify': { type: 'boolean', help: 'skip the MD5 read-back' },
+    'no-reset': { type: 'boolean', help: 'stay in the loader afterwards instead of starting the new firmware' },
+    'connect-attempts': { type: 'string', value: 'N', help: 'reset-and-sync attempts before giving up (default 7)' },
+    json: { type: 'boolean', help: 'print the summary (or the error) as JSON on stdout (docs/cli-json.md), no progress bars' },
+    verbose: { type: 'boolean', help: "show esptool-js's own log" },
+  },
+  examples: [
+    'flash path/to/build',
+    'flash 0x1000=bootloader.bin 0x8000=partition-table.bin 0x10000=app.bin',
+    'flash --erase --baud 921600 path/to/build   # wipe NVS too; faster link',
+    'flash --ota app.canopy --trust trust.json',
+  ],
+  notes: 'If the board does not answer: hold BOOT, tap EN/RESET, release BOOT and run the command again.',
+});
 
 export interface FlashIo {
   out(text: string): void;
@@ -74,25 +87,7 @@ async function buildPlan(positionals: string[], ota: string | undefined, appOffs
 }
 
 export async function runFlash(args: string[], io: FlashIo = consoleIo()): Promise<number> {
-  const { values, positionals } = parseFlags(
-    args,
-    {
-      port: { type: 'string' },
-      baud: { type: 'string' },
-      erase: { type: 'boolean' },
-      'no-compress': { type: 'boolean' },
-      verify: { type: 'boolean' },
-      'no-verify': { type: 'boolean' },
-      'no-reset': { type: 'boolean' },
-      'connect-attempts': { type: 'string' },
-      ota: { type: 'string' },
-      trust: { type: 'string' },
-      'app-offset': { type: 'string' },
-      json: { type: 'boolean' },
-      verbose: { type: 'boolean' },
-    },
-    true,
-  );
+  const { values, positionals } = parse(spec, args);
   const baud = intFlag('baud', values.baud, 460800, 9600, 5_000_000);
   const attempts = intFlag('connect-attempts', values['connect-attempts'], 7, 1, 100);
   const json = values.json === true;
@@ -120,12 +115,12 @@ export async function runFlash(args: string[], io: FlashIo = consoleIo()): Promi
             if (sent >= total) current = index;
           },
     });
-    if (json) io.out(JSON.stringify({ ok: true, ...report }) + '\n');
+    if (json) io.out(resultLine('flash', { ...report }) + '\n');
     else io.out(summaryLines(report).join('\n') + '\n');
     return 0;
   } catch (err) {
     if (json && err instanceof FlashError) {
-      io.out(JSON.stringify({ ok: false, reason: err.reason, message: err.message }) + '\n');
+      io.out(errorLine('flash', { reason: err.reason, code: 1, message: err.message }) + '\n');
       return 1;
     }
     throw err;
@@ -133,8 +128,7 @@ export async function runFlash(args: string[], io: FlashIo = consoleIo()): Promi
 }
 
 const command: Command = {
-  summary: 'write a build to an ESP32 over USB serial (esptool-js) and verify it',
-  usage,
+  spec,
   run: (args) => runFlash(args),
 };
 
