@@ -17,6 +17,8 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   flash: () => import('./commands/flash.ts'),
   serial: () => import('./commands/serial.ts'),
   ota: () => import('./commands/ota.ts'),
+  ca: () => import('./commands/ca.ts'),
+  provision: () => import('./commands/provision.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {
