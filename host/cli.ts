@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   ota: () => import('./commands/ota.ts'),
   ca: () => import('./commands/ca.ts'),
   provision: () => import('./commands/provision.ts'),
+  acl: () => import('./commands/acl.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {
