@@ -54,15 +54,17 @@ export function technicianRules(prefix = 'canopy'): Rule[] {
 
 export const monitorRules = (prefix = 'canopy'): Rule[] => [{ access: 'read', topic: `${prefix}/#` }];
 
-// A user name goes on a line of its own in the ACL file: anything beyond these characters could
-// end the line and add rules.
-const USER = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * A person's or tool's user name (its certificate CN). It goes on a line of its own in the ACL file:
+ * anything beyond these characters could end the line and add rules.
+ */
+export const USER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function mosquittoAcl(o: AclOptions = {}): string {
   const prefix = o.topicPrefix ?? 'canopy';
   const technicians = o.technicians ?? [];
   const monitors = o.monitors ?? [];
-  for (const u of [...technicians, ...monitors]) if (!USER.test(u)) throw new AclError(`user name "${u}" must match [A-Za-z0-9_.-]{1,64}`);
+  for (const u of [...technicians, ...monitors]) if (!USER_NAME.test(u)) throw new AclError(`user name "${u}" must match [A-Za-z0-9_.-]{1,64}`);
   const both = technicians.filter((u) => monitors.includes(u));
   if (both.length) throw new AclError(`${both.join(', ')} cannot be both technician and monitor`);
   const lines = [

@@ -63,6 +63,13 @@ describe('canopy ca init', () => {
     expect((await canopy('ca', 'mint')).err).toMatch(/^canopy ca: unknown verb "mint"/);
   });
 
+  it('refuses a bad or missing NAME, --host on a client, and a missing CA for ca client', async () => {
+    expect(await canopy('ca', 'client', 'eve\ntopic readwrite #', '--ca-dir', caDir)).toMatchObject({ code: 2, err: expect.stringMatching(/^canopy ca: NAME "eve\ntopic readwrite #" must match/) });
+    expect(await canopy('ca', 'client', '--ca-dir', caDir)).toMatchObject({ code: 2, err: expect.stringMatching(/^canopy ca: give exactly one NAME/) });
+    expect(await canopy('ca', 'client', 'tech', '--host', 'h', '--ca-dir', caDir)).toMatchObject({ code: 2, err: expect.stringMatching(/--host is for server certificates/) });
+    expect(await canopy('ca', 'client', 'tech', '--ca-dir', join(dir, 'none'))).toMatchObject({ code: 1, err: expect.stringMatching(/^canopy ca: no fleet CA in .*none/) });
+  });
+
   it('issues a server certificate for the broker that OpenSSL verifies against the CA', async () => {
     const r = await canopy('ca', 'server', 'broker', '--host', '127.0.0.1', '--host', 'broker.local', '--ca-dir', caDir, '--out', join(dir, 'broker'));
     expect(r.code).toBe(0);

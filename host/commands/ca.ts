@@ -6,6 +6,7 @@ import { intFlag, parseFlags, UsageError } from '../usage.ts';
 import { KEY_TYPES, keyPem, type KeyType } from '../../ident/certificates.ts';
 import { caFiles, defaultCaDir, initCa, issue, loadCa } from '../../ident/fleet-ca.ts';
 import { writeIdentityFile } from '../../ident/files.ts';
+import { USER_NAME } from '../../ident/acl.ts';
 
 const usage = `Usage: canopy ca <verb> [flags]
 
@@ -24,8 +25,6 @@ export function keyTypeFlag(v: string | undefined, fallback: KeyType): KeyType {
   if (!(KEY_TYPES as readonly string[]).includes(v)) throw new UsageError(`--key-type must be ${KEY_TYPES.join(' or ')}, got "${v}"`);
   return v as KeyType;
 }
-
-const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const command: Command = {
   summary: 'fleet CA: init, and client/server certificates',
@@ -47,7 +46,7 @@ const command: Command = {
       const { values, positionals } = parseFlags(rest, { ...common, out: { type: 'string' }, host: { type: 'string', multiple: true } }, true);
       if (positionals.length !== 1) throw new UsageError(`give exactly one NAME`);
       const name = positionals[0];
-      if (!NAME.test(name)) throw new UsageError(`NAME "${name}" must match [A-Za-z0-9_.-]{1,64}`);
+      if (!USER_NAME.test(name)) throw new UsageError(`NAME "${name}" must match [A-Za-z0-9_.-]{1,64}`);
       if (verb === 'server' && !values.host?.length) throw new UsageError('a server certificate needs --host');
       if (verb === 'client' && values.host) throw new UsageError('--host is for server certificates');
       const ca = loadCa(values['ca-dir'] ?? defaultCaDir());
