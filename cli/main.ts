@@ -21,6 +21,9 @@ const verbs: Record<string, Entry> = {
   flash: { summary: 'write a build to an ESP32 over USB serial, verified', load: () => import('./commands/flash.ts') },
   serial: { summary: 'show device logs from a serial port, with timestamps', load: () => import('./commands/serial.ts') },
   ota: { summary: 'signed OTA: keys, packages, verify, push and rollout', load: () => import('./commands/ota.ts') },
+  ca: { summary: 'fleet CA: init, and client/server certificates', load: () => import('./commands/ca.ts') },
+  provision: { summary: 'issue a device its key, certificate and NVS settings image', load: () => import('./commands/provision.ts') },
+  acl: { summary: 'broker ACL: each device only its own topics, technician and monitor roles', load: () => import('./commands/acl.ts') },
 };
 
 export function version(): string {

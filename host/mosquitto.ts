@@ -2,7 +2,7 @@
 // broker stops), so a restart keeps sessions and in-flight QoS state like a production broker.
 // There is no skip: without mosquitto these tests fail and say how to install it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, watch, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, watch, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './loopback.ts';
@@ -17,20 +17,39 @@ export function findMosquitto(): string {
   throw new Error('mosquitto is not installed, and the integration tests need a real one: `apt-get install -y mosquitto` (.ci/run does this)');
 }
 
+export interface MosquittoTls {
+  /** PEM paths: the CA client certificates must chain to, and the broker's own certificate and key. */
+  cafile: string;
+  certfile: string;
+  keyfile: string;
+  /** Clients without a certificate signed by cafile are refused at the handshake. */
+  requireCertificate?: boolean;
+  /** The client certificate's CN becomes the MQTT user name (what ACL `%u` and `user` match). */
+  useIdentityAsUsername?: boolean;
+}
+
+export interface MosquittoOptions {
+  /** Errors and warnings only, for load runs where logging every packet would be the bottleneck. */
+  quiet?: boolean;
+  /** A TLS-only listener (mqtts://); anonymous clients are then refused. */
+  tls?: MosquittoTls;
+  /** An ACL file (mosquitto's acl_file). */
+  aclFile?: string;
+}
+
 export class Mosquitto {
   port = 0;
   readonly dir = mkdtempSync(join(tmpdir(), 'canopy-mosquitto-'));
   private child: ChildProcess | undefined;
   private readonly bin = findMosquitto();
 
-  /** `quiet`: errors and warnings only, for load runs where logging every packet would be the bottleneck. */
-  constructor(private readonly options: { quiet?: boolean } = {}) {
+  constructor(private readonly options: MosquittoOptions = {}) {
     // Started as root, mosquitto drops to its own user; it must still write its log and db here.
     chmodSync(this.dir, 0o777);
   }
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
   get logPath(): string {
@@ -72,7 +91,7 @@ export class Mosquitto {
       conf,
       [
         `listener ${this.port} 127.0.0.1`,
-        'allow_anonymous true',
+        ...this.securityLines(),
         'persistence true',
         `persistence_location ${this.dir}/`,
         'autosave_interval 0',
@@ -92,6 +111,26 @@ export class Mosquitto {
     await Promise.race([waitForPort(this.port), exited]);
     child.removeAllListeners('exit');
     return this;
+  }
+
+  /** Copies of the TLS and ACL files in the broker's directory, readable by the user mosquitto drops to. */
+  private securityLines(): string[] {
+    const own = (path: string, name: string) => {
+      const to = join(this.dir, name);
+      copyFileSync(path, to);
+      chmodSync(to, 0o644);
+      return to;
+    };
+    const lines: string[] = [];
+    const t = this.options.tls;
+    if (t) {
+      lines.push(`cafile ${own(t.cafile, 'ca.pem')}`, `certfile ${own(t.certfile, 'server.pem')}`, `keyfile ${own(t.keyfile, 'server.key')}`);
+      if (t.requireCertificate) lines.push('require_certificate true');
+      if (t.useIdentityAsUsername) lines.push('use_identity_as_username true');
+    }
+    lines.push(`allow_anonymous ${t ? 'false' : 'true'}`);
+    if (this.options.aclFile) lines.push(`acl_file ${own(this.options.aclFile, 'acl.conf')}`);
+    return lines;
   }
 
   /** SIGTERM: mosquitto saves its persistence file on a clean exit. */

@@ -27,7 +27,7 @@ describe('layers', () => {
   const tree = check();
 
   it('reads the whole tree', () => {
-    for (const layer of ['protocol', 'device', 'host', 'sim', 'ota', 'cli', 'test', 'bench']) {
+    for (const layer of ['protocol', 'device', 'host', 'sim', 'ota', 'ident', 'cli', 'test', 'bench']) {
       expect(tree.files.some((f) => f.startsWith(`${layer}/`)), layer).toBe(true);
     }
     expect(tree.edges.filter((e) => e.to).length).toBeGreaterThan(300);

@@ -18,6 +18,7 @@ const NOT_RUN: [string, string][] = [
   ['npm install -g typescript@6', 'installs a package globally'],
   ['npx canopy build --target esp32', 'needs the Moddable SDK and ESP-IDF'],
   ['npx canopy build --target lin', 'needs the Moddable SDK'],
+  ['npm run test:moddable', 'needs the Moddable SDK (MODDABLE): the opt-in real-SDK suite'],
   ['npx canopy flash ', 'needs a board'],
   ['npx canopy serial ', 'needs a board'],
   ['npx canopy sim --devices 20 --interval 2000 --broker mqtt://127.0.0.1:1883', 'needs your MQTT broker on 127.0.0.1:1883'],

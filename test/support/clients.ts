@@ -1,7 +1,7 @@
 // Sessions over real sockets for integration tests, and an event-driven wait (no fixed sleeps).
 import type { EventEmitter } from 'node:events';
 import { Session, type SessionEvent, type SessionOptions } from '../../protocol/session/session.ts';
-import { SessionDriver } from '../../host/transport.ts';
+import { SessionDriver, type DriverOptions } from '../../host/transport.ts';
 import { utf8Decode } from '../../protocol/utf8.ts';
 
 export interface Received {
@@ -16,8 +16,9 @@ export class TestClient {
   readonly received: Received[] = [];
   readonly events: SessionEvent[] = [];
 
-  constructor(url: string, options: SessionOptions) {
-    this.driver = new SessionDriver(new Session({ backoff: { baseMs: 50, capMs: 500 }, ...options }), url);
+  /** `driver`: TLS files (CA, client certificate and key) for mqtts:// brokers. */
+  constructor(url: string, options: SessionOptions, driver: DriverOptions = {}) {
+    this.driver = new SessionDriver(new Session({ backoff: { baseMs: 50, capMs: 500 }, ...options }), url, driver);
     this.driver.on('event', (e: SessionEvent) => {
       this.events.push(e);
       if (e.type === 'message') this.received.push({ topic: e.topic, text: textOf(e.payload), qos: e.qos, retain: e.retain });

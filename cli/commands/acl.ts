@@ -1,0 +1,51 @@
+// `canopy acl`: the broker's access rules for a fleet (ident/acl.ts).
+import { writeFileSync } from 'node:fs';
+import type { Command } from '../command.ts';
+import { verb } from '../flags.ts';
+import { parseFlags, UsageError } from '../../host/flags.ts';
+import { AclError, mosquittoAcl } from '../../ident/acl.ts';
+
+const usage = `Usage: canopy acl --broker-kind mosquitto [--technician NAME...] [--monitor NAME...] [--prefix P] [--out FILE]
+
+  Devices may publish only their own telemetry, events, status, info, OTA requests and status, and
+  receive only their own commands, OTA offers and blocks. Technicians may also command and update
+  any device; monitors only read. NAME is the CN of that person's certificate (\`canopy ca client\`).
+  The mosquitto listener needs require_certificate true and use_identity_as_username true.
+  Prints the ACL file, or writes it to FILE. The rules in words, for other brokers: docs/security.md.`;
+
+const command: Command = {
+  // The verb's usage text as written before cli/flags.ts; its flags move into the spec next.
+  spec: verb({ name: 'acl', summary: 'Broker ACL: each device only its own topics, technician and monitor roles.', description: usage, flags: {}, examples: [] }),
+  async run(args) {
+    const { values } = parseFlags(args, {
+      'broker-kind': { type: 'string' },
+      technician: { type: 'string', multiple: true },
+      monitor: { type: 'string', multiple: true },
+      prefix: { type: 'string' },
+      out: { type: 'string' },
+    });
+    const kind = values['broker-kind'];
+    if (kind === undefined) throw new UsageError('--broker-kind is required (mosquitto)');
+    if (kind !== 'mosquitto') throw new UsageError(`--broker-kind "${kind}" is not supported yet; only mosquitto (see docs/security.md to write the rules for others)`);
+    let text: string;
+    try {
+      text = mosquittoAcl({ topicPrefix: values.prefix, technicians: values.technician, monitors: values.monitor });
+    } catch (err) {
+      if (err instanceof AclError || (err as Error).name === 'TopicError') throw new UsageError((err as Error).message);
+      throw err;
+    }
+    if (values.out === undefined) {
+      console.log(text.trimEnd());
+      return 0;
+    }
+    try {
+      writeFileSync(values.out, text, { mode: 0o644 });
+    } catch (err) {
+      throw new Error(`cannot write ${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    console.log(`wrote ${values.out}`);
+    return 0;
+  },
+};
+
+export default command;
