@@ -1,6 +1,7 @@
 // `canopy` entry: a table of subcommands, each loaded on demand so `canopy flash` does not pay
 // for the simulator's imports and a missing optional part only fails the command that needs it.
 import { UsageError } from './usage.ts';
+import { redact } from './redact.ts';
 
 export interface Command {
   summary: string;
@@ -57,10 +58,10 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`canopy ${name}: ${err.message}\n\n${cmd.usage}`);
+      console.error(redact(`canopy ${name}: ${err.message}\n\n${cmd.usage}`));
       return 2;
     }
-    console.error(`canopy ${name}: ${(err as Error).message}`);
+    console.error(redact(`canopy ${name}: ${(err as Error).message}`));
     if (process.env.CANOPY_DEBUG) console.error(err);
     return 1;
   }

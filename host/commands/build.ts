@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { Command } from '../cli.ts';
 import { parseFlags, UsageError } from '../usage.ts';
+import { redact } from '../redact.ts';
 
 const usage = `Usage: canopy build --target esp32|lin [flags] [key=value ...]
 
@@ -120,7 +121,7 @@ const command: Command = {
       return 1;
     }
     const argv = mcconfigArgs({ platform: f.board ?? target, debug: Boolean(f.debug), out: f.out, config });
-    const shown = argv.map((a) => (/^password=/.test(a) ? 'password=***' : a)).join(' ');
+    const shown = redact(argv.join(' '));
     if (f['dry-run']) {
       console.log(`${mcconfig} ${shown}`);
       return 0;

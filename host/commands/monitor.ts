@@ -3,6 +3,7 @@ import type { Command } from '../cli.ts';
 import { parseFlags, UsageError } from '../usage.ts';
 import { FleetObserver, observationJson } from '../../sim/observer.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
+import { redact } from '../redact.ts';
 
 const usage = `Usage: canopy monitor --broker URL [--prefix P] [--json]
 
@@ -20,13 +21,13 @@ const command: Command = {
     let view: LiveView | undefined;
     if (f.json) observer.on('observation', (o) => process.stdout.write(`${observationJson(o)}\n`));
     observer.on('session', (e: { type: string; reason?: string }) => {
-      if (e.type === 'connection-lost') process.stderr.write(`canopy monitor: ${e.reason}; reconnecting\n`);
+      if (e.type === 'connection-lost') process.stderr.write(redact(`canopy monitor: ${e.reason}; reconnecting\n`));
     });
-    const connecting = setTimeout(() => process.stderr.write(`canopy monitor: still connecting to ${f.broker}…\n`), 3000);
+    const connecting = setTimeout(() => process.stderr.write(redact(`canopy monitor: still connecting to ${f.broker}…\n`)), 3000);
     await observer.start();
     clearTimeout(connecting);
     if (!f.json) {
-      view = new LiveView(() => renderTable({ title: 'canopy monitor', facts: [f.broker!] }, observer.rows.values()));
+      view = new LiveView(() => renderTable({ title: 'canopy monitor', facts: [redact(f.broker!)] }, observer.rows.values()));
       view.start();
     }
     await new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ import { utf8Decode, utf8Encode } from '../../protocol/utf8.ts';
 import { SessionDriver } from '../transport.ts';
 import { EmbeddedBroker } from '../broker.ts';
 import { FileStore } from '../file-store.ts';
+import { redact } from '../redact.ts';
 
 const usage = `Usage: canopy session [--broker URL | --demo] [flags]
 
@@ -113,11 +114,11 @@ const command: Command = {
 function print(e: Record<string, unknown> & { type: string }, json: boolean): void {
   const shown = e.type === 'message' ? { ...e, payload: describePayload(e.payload as Uint8Array) } : e;
   if (json) {
-    console.log(JSON.stringify({ time: new Date().toISOString(), ...shown }));
+    console.log(redact(JSON.stringify({ time: new Date().toISOString(), ...shown })));
     return;
   }
   const { type, ...rest } = shown;
-  console.log(`${new Date().toISOString()} ${type.padEnd(16)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}`);
+  console.log(redact(`${new Date().toISOString()} ${type.padEnd(16)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}`));
 }
 
 /** Text when it is printable UTF-8, hex otherwise (CBOR telemetry is binary). */
