@@ -10,6 +10,7 @@ import { observationJson, type FleetObserver } from '../../sim/observer.ts';
 import { runSimulation } from '../../sim/runner.ts';
 import { loadScenario, parseDuration, type Scenario } from '../../sim/scenario.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
+import { redact } from '../redact.ts';
 
 const usage = `Usage: canopy sim [flags]
 
@@ -23,7 +24,11 @@ Runs virtual devices (the device app, unchanged) against an MQTT broker.
   --speed X          device time runs X times faster than the wall clock
   --virtual-time     device time jumps from event to event (needs --duration)
   --engine xs|node   the real XS engine (default) or V8, for large fleets
-  --broker URL       use this broker instead of the embedded one (mqtt://, mqtts://)
+  --broker URL       use this broker instead of the embedded one (mqtt://, mqtts://; user:pass@ allowed)
+  --ca FILE          PEM CA certificate(s) the devices verify an mqtts:// broker against, as the
+                     firmware does (default: the system's roots)
+  --state DIR        keep each device's flash and NVS in DIR: a stopped or killed run resumes like a
+                     power-cycled fleet (seq numbers continue, queued QoS 1/2 messages are sent)
   --port N           port for the embedded broker (default 1883; a free one if taken)
   --prefix P         topic prefix (default canopy)
   --shard I/N        run only every N-th device id starting at I (several hosts, one fleet)
@@ -54,6 +59,8 @@ const command: Command = {
       'virtual-time': { type: 'boolean' },
       engine: { type: 'string' },
       broker: { type: 'string' },
+      ca: { type: 'string' },
+      state: { type: 'string' },
       port: { type: 'string' },
       prefix: { type: 'string' },
       shard: { type: 'string' },
@@ -146,6 +153,9 @@ const command: Command = {
       const result = await runSimulation({
         scenario,
         brokerUrl: f.broker,
+        caFile: f.ca,
+        stateDir: f.state,
+        onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: broker ${f.broker ?? 'embedded'}: ${reason}; retrying\n`)),
         brokerPort: intFlag('port', f.port, 1883, 0, 65535),
         topicPrefix: f.prefix,
         shard,
@@ -156,10 +166,10 @@ const command: Command = {
         onObservation: f.json ? (o) => process.stdout.write(`${observationJson(o)}\n`) : undefined,
         onStarted: ({ brokerUrl, fleet, observer, clock, inject }) => {
           const where = f.broker ? `broker ${brokerUrl}` : `embedded broker ${brokerUrl}`;
-          process.stderr.write(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`);
+          process.stderr.write(redact(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`));
           if (live) {
             let last = '';
-            view = new LiveView(() => draw(observer, where, scenario, clock.now()) + (liveFaults ? `\n\nkeys: p partition · d power cut · r broker restart · x reset · l latency · Ctrl-C stop${last ? `\nlast: ${last}` : ''}` : ''));
+            view = new LiveView(() => draw(observer, redact(where), scenario, clock.now()) + (liveFaults ? `\n\nkeys: p partition · d power cut · r broker restart · x reset · l latency · Ctrl-C stop${last ? `\nlast: ${last}` : ''}` : ''));
             view.start();
             if (liveFaults) {
               stopKeys = onKeys((key) => {
@@ -182,6 +192,11 @@ const command: Command = {
         },
       });
       view?.stop();
+      if (!result.brokerReached) {
+        const why = result.brokerProblem ?? 'no answer';
+        console.error(redact(`canopy sim: never reached the broker ${result.brokerUrl} in ${result.seconds.toFixed(0)} s: ${why}`));
+        return 1;
+      }
       if (f.scenario) {
         console.log(formatReport(scenario.name, result.results));
         console.log(`(${(result.deviceMs / 1000).toFixed(0)} s of device time in ${result.seconds.toFixed(1)} s)`);
