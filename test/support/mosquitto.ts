@@ -23,8 +23,11 @@ export class Mosquitto {
   private child: ChildProcess | undefined;
   private readonly bin = findMosquitto();
 
-  /** `quiet`: errors and warnings only, for load runs where logging every packet would be the bottleneck. */
-  constructor(private readonly options: { quiet?: boolean } = {}) {
+  /**
+   * `quiet`: errors and warnings only, for load runs where logging every packet would be the bottleneck.
+   * `users`: name → password; anonymous clients are then refused (mosquitto_passwd writes the file).
+   */
+  constructor(private readonly options: { quiet?: boolean; users?: Record<string, string> } = {}) {
     // Started as root, mosquitto drops to its own user; it must still write its log and db here.
     chmodSync(this.dir, 0o777);
   }
@@ -68,11 +71,22 @@ export class Mosquitto {
   async start(): Promise<this> {
     if (!this.port) this.port = await freePort();
     const conf = join(this.dir, 'mosquitto.conf');
+    const auth = ['allow_anonymous true'];
+    if (this.options.users) {
+      const file = join(this.dir, 'passwords');
+      writeFileSync(file, '');
+      for (const [user, password] of Object.entries(this.options.users)) {
+        const r = spawnSync('mosquitto_passwd', ['-b', file, user, password], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`mosquitto_passwd failed (${r.error?.message ?? r.stderr}); it comes with the mosquitto package`);
+      }
+      chmodSync(file, 0o644);
+      auth.splice(0, 1, 'allow_anonymous false', `password_file ${file}`);
+    }
     writeFileSync(
       conf,
       [
         `listener ${this.port} 127.0.0.1`,
-        'allow_anonymous true',
+        ...auth,
         'persistence true',
         `persistence_location ${this.dir}/`,
         'autosave_interval 0',
