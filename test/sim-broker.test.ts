@@ -48,6 +48,15 @@ describe('canopy sim with a broker it cannot reach (item 9)', () => {
     expect(run.stderr).toContain('never reached the broker');
   }, 30_000);
 
+  it('canopy session says the same about a closed port, and one SIGTERM ends it cleanly', async () => {
+    const port = await freePort();
+    const run = canopy(['session', '--broker', `mqtt://127.0.0.1:${port}`]);
+    await outputUntil(run, () => run.stdout.includes(`nothing is listening on 127.0.0.1:${port}`), 'the refusal');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.stdout).toContain('closed');
+  }, 30_000);
+
   it('one SIGTERM ends a running fleet with a clean stop, exit 0', async () => {
     const run = canopy(['sim', '--port', '0', '--engine', 'node', '--devices', '2', '--interval', '1000', '--json']);
     await outputUntil(run, () => run.stdout.includes('"kind":"telemetry"'), 'telemetry');

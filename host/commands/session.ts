@@ -98,10 +98,12 @@ const command: Command = {
 
     await new Promise<void>((resolve) => {
       const timer = duration ? setTimeout(resolve, duration * 1000) : undefined;
-      process.once('SIGINT', () => {
+      const stop = () => {
         if (timer) clearTimeout(timer);
+        process.off('SIGINT', stop).off('SIGTERM', stop);
         resolve();
-      });
+      };
+      process.once('SIGINT', stop).once('SIGTERM', stop);
     });
     if (repeat) clearInterval(repeat);
     await driver.stop();
