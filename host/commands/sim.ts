@@ -155,7 +155,7 @@ const command: Command = {
         brokerUrl: f.broker,
         caFile: f.ca,
         stateDir: f.state,
-        onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: broker ${f.broker ?? 'embedded'}: ${reason}; retrying\n`)),
+        onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: ${f.broker ? `broker ${f.broker}` : 'embedded broker'}: ${reason}; retrying\n`)),
         brokerPort: intFlag('port', f.port, 1883, 0, 65535),
         topicPrefix: f.prefix,
         shard,
