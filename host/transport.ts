@@ -196,6 +196,9 @@ function useUrlCredentials(session: Session, address: BrokerAddress): void {
   // The Session keeps its options private; this is the one place outside it that fills them in.
   const options = session['options'];
   if (options.username !== undefined || options.password !== undefined) return;
+  // MQTT 3.1.1 has no password without a user name (MQTT-3.1.2-22): refuse it here, with the URL's
+  // own words, rather than when the CONNECT is encoded inside a socket callback.
+  if (address.username === undefined) throw new Error('the broker URL has a password but no user name (mqtt://user:password@host)');
   options.username = address.username;
   if (address.password !== undefined) options.password = utf8Encode(address.password);
 }

@@ -8,13 +8,14 @@ import type { Clock } from '../host/xs/timers.ts';
 import type { SimDevice, SimDeviceEvent } from '../host/sim-device.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { SensorModel } from './models.ts';
+import { StoredFlash } from './device-state.ts';
+import { setDeviceTrust } from '../host/device-socket.ts';
+import { readPem } from '../host/transport.ts';
+import { formatBrokerUrl } from '../protocol/broker-url.ts';
 import { NodeDevice } from './node-device.ts';
 import type { DeviceGroup } from './scenario.ts';
-import { formatBrokerUrl, parseBrokerUrl } from '../protocol/broker-url.ts';
+import { parseBrokerUrl } from '../protocol/broker-url.ts';
 import { fileURLToPath } from 'node:url';
-import { readPem } from '../host/transport.ts';
-import { setDeviceTrust } from '../host/device-socket.ts';
-import { StoredFlash } from './device-state.ts';
 
 export interface FleetMember {
   id: string;
