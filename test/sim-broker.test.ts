@@ -137,7 +137,7 @@ describe('brokers that require a password (items 9, 10, 11)', () => {
     writeFileSync(image, loadFixture('esp32'));
     for (const args of [
       ['ota', 'keygen', '--out', key],
-      ['ota', 'pack', '--image', image, '--key', key, '--seq', '3', '--vendor', 'acme', '--class', 'sensor-v1', '--out', pkg],
+      ['ota', 'pack', '--image', image, '--key', key, '--seq', '3', '--vendor', 'acme', '--class', 'sensor-v1', '--state', join(dir, 'seq.json'), '--out', pkg],
     ]) {
       const r = canopy(args);
       expect(await r.exited, r.stderr).toBe(0);
