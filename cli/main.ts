@@ -6,6 +6,7 @@ import { UsageError } from '../host/flags.ts';
 import type { Command } from './command.ts';
 import { usageText } from './flags.ts';
 import { errorLine } from './output.ts';
+import { redact } from '../host/redact.ts';
 
 interface Entry {
   summary: string;
@@ -41,8 +42,10 @@ function overview(): string {
 /** One line saying what went wrong (and, for a usage mistake, where help is); as JSON with --json. */
 function report(command: string, message: string, code: number, reason: string, json: boolean): void {
   const hint = reason === 'usage' ? `npx canopy ${command} --help` : undefined;
-  if (json) console.log(errorLine(command, { reason, code, message, ...(hint ? { hint } : {}) }));
-  else console.error(`canopy ${command}: ${message}${hint ? `\nRun \`${hint}\` for its flags and examples.` : ''}`);
+  // Messages may quote a broker URL or a flag back: never with its password (host/redact.ts).
+  const text = redact(message);
+  if (json) console.log(errorLine(command, { reason, code, message: text, ...(hint ? { hint } : {}) }));
+  else console.error(`canopy ${command}: ${text}${hint ? `\nRun \`${hint}\` for its flags and examples.` : ''}`);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Connection, ConnectionHandlers } from '../device/platform/types.ts';
+import { describeSocketError, isIp } from './transport.ts';
 
 /**
  * Counts socket events of one simulator run (its devices, fault proxies and observer); virtual
@@ -24,10 +25,20 @@ export interface DeviceSocket extends Connection {
   destroy(): void;
 }
 
+/**
+ * The CA certificates simulated devices verify an mqtts:// broker against, as the firmware checks
+ * the ones built into it: one for the whole simulated fleet (`canopy sim --ca`), the system's roots
+ * when unset. Never "trust anything": a device that would refuse the broker must refuse it here too.
+ */
+let trustedCa: Buffer | undefined;
+
+export function setDeviceTrust(ca: Buffer | undefined): void {
+  trustedCa = ca;
+}
+
 export function openDeviceSocket(host: string, port: number, secure: boolean, handlers: ConnectionHandlers, activity?: NetActivity): DeviceSocket {
-  // Simulated devices trust any broker certificate: the simulator tests device behaviour, and
-  // `canopy session --ca` is the tool for checking a broker's TLS setup.
-  const socket: Socket = secure ? tlsConnect({ host, port, rejectUnauthorized: false }) : tcpConnect({ host, port });
+  // SNI and the name checked are the broker's host name, as the firmware's TLS socket sends them.
+  const socket: Socket = secure ? tlsConnect({ host, port, ca: trustedCa, servername: isIp(host) ? undefined : host }) : tcpConnect({ host, port });
   socket.setNoDelay(true);
   let open = true;
   let reason = 'connection closed by the broker';
@@ -40,7 +51,7 @@ export function openDeviceSocket(host: string, port: number, secure: boolean, ha
     if (open) handlers.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   });
   socket.on('error', (err: NodeJS.ErrnoException) => {
-    reason = err.code === 'ECONNREFUSED' ? `nothing is listening on ${host}:${port} (connection refused)` : err.code === 'ECONNRESET' ? 'the broker reset the connection' : err.message;
+    reason = describeSocketError(err, host, port);
   });
   socket.on('close', () => {
     activity?.note();

@@ -1,6 +1,8 @@
-// A file-backed OutboxStore for Node hosts (the simulator's devices, the CLI): QoS 1/2 messages
-// survive a process kill. An append-only log of protocol/session/record.ts records, compacted
-// when the dead records outweigh the live ones.
+// A file-backed OutboxStore for Node hosts that run a Session themselves (`canopy session --store`):
+// QoS 1/2 messages survive a process kill. An append-only log of protocol/session/record.ts records,
+// compacted when the dead records outweigh the live ones. The simulator's devices do not use it:
+// their firmware writes its own outbox records to the device's flash, which lives in memory unless
+// `canopy sim --state DIR` keeps it in files (sim/device-state.ts).
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { OutboundMessage } from '../protocol/session/message.ts';

@@ -35,6 +35,8 @@ export interface MosquittoOptions {
   tls?: MosquittoTls;
   /** An ACL file (mosquitto's acl_file). */
   aclFile?: string;
+  /** name → password; anonymous clients are then refused (mosquitto_passwd writes the file). */
+  users?: Record<string, string>;
 }
 
 export class Mosquitto {
@@ -128,7 +130,17 @@ export class Mosquitto {
       if (t.requireCertificate) lines.push('require_certificate true');
       if (t.useIdentityAsUsername) lines.push('use_identity_as_username true');
     }
-    lines.push(`allow_anonymous ${t ? 'false' : 'true'}`);
+    if (this.options.users) {
+      const file = join(this.dir, 'passwords');
+      writeFileSync(file, '');
+      for (const [user, password] of Object.entries(this.options.users)) {
+        const r = spawnSync('mosquitto_passwd', ['-b', file, user, password], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`mosquitto_passwd failed (${r.error?.message ?? r.stderr}); it comes with the mosquitto package`);
+      }
+      chmodSync(file, 0o644);
+      lines.push(`password_file ${file}`);
+    }
+    lines.push(`allow_anonymous ${t || this.options.users ? 'false' : 'true'}`);
     if (this.options.aclFile) lines.push(`acl_file ${own(this.options.aclFile, 'acl.conf')}`);
     return lines;
   }

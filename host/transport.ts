@@ -8,6 +8,7 @@ import type { QoS, Subscription } from '../protocol/mqtt/packets.ts';
 import type { Session, SessionEvent } from '../protocol/session/session.ts';
 import { SessionEdge } from '../protocol/session/edge.ts';
 import { parseBrokerUrl, type BrokerAddress } from '../protocol/broker-url.ts';
+import { utf8Encode } from '../protocol/utf8.ts';
 
 export { parseBrokerUrl, type BrokerAddress } from '../protocol/broker-url.ts';
 
@@ -44,6 +45,7 @@ export class SessionDriver extends EventEmitter {
     this.session = session;
     this.address = typeof broker === 'string' ? parseBrokerUrl(broker) : broker;
     this.clock = options.clock ?? (() => performance.now());
+    useUrlCredentials(session, this.address);
     if (this.address.secure || options.tls) {
       const t = options.tls ?? {};
       this.tlsOptions = {
@@ -165,7 +167,24 @@ export class SessionDriver extends EventEmitter {
   }
 }
 
-function readPem(path: string, what: string): Buffer {
+/**
+ * mqtt://user:pass@host: the URL's credentials go into the CONNECT of a session configured without
+ * any, so every command that takes --broker URL (sim, monitor, session, ota push and rollout)
+ * honours them without each one copying them over. Credentials given to the Session win.
+ */
+function useUrlCredentials(session: Session, address: BrokerAddress): void {
+  if (address.username === undefined && address.password === undefined) return;
+  // The Session keeps its options private; this is the one place outside it that fills them in.
+  const options = session['options'];
+  if (options.username !== undefined || options.password !== undefined) return;
+  // MQTT 3.1.1 has no password without a user name (MQTT-3.1.2-22): refuse it here, with the URL's
+  // own words, rather than when the CONNECT is encoded inside a socket callback.
+  if (address.username === undefined) throw new Error('the broker URL has a password but no user name (mqtt://user:password@host)');
+  options.username = address.username;
+  if (address.password !== undefined) options.password = utf8Encode(address.password);
+}
+
+export function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
@@ -173,11 +192,12 @@ function readPem(path: string, what: string): Buffer {
   }
 }
 
-function isIp(host: string): boolean {
+export function isIp(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(':');
 }
 
-function describeSocketError(err: NodeJS.ErrnoException, host: string, port: number): string {
+/** A socket failure as a sentence naming the broker: shared by the CLI and the simulated devices. */
+export function describeSocketError(err: NodeJS.ErrnoException, host: string, port: number): string {
   switch (err.code) {
     case 'ECONNREFUSED':
       return `nothing is listening on ${host}:${port} (connection refused)`;
@@ -187,6 +207,13 @@ function describeSocketError(err: NodeJS.ErrnoException, host: string, port: num
       return 'the broker reset the connection';
     case 'ETIMEDOUT':
       return `connecting to ${host}:${port} timed out`;
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_HAS_EXPIRED':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `the TLS certificate of ${host}:${port} is not trusted (${err.message}); give its CA with --ca FILE`;
     default:
       return err.message;
   }

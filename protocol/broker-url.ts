@@ -62,9 +62,14 @@ export function parseBrokerUrl(url: string): BrokerAddress {
   return { secure, host, port, username, password };
 }
 
-export function formatBrokerUrl(a: BrokerAddress): string {
+/** The canonical URL; without its credentials unless asked (they are secrets: see host/redact.ts). */
+export function formatBrokerUrl(a: BrokerAddress, withCredentials = false): string {
   const host = a.host.includes(':') ? `[${a.host}]` : a.host;
-  return `${a.secure ? 'mqtts' : 'mqtt'}://${host}:${a.port}`;
+  let user = '';
+  if (withCredentials && (a.username !== undefined || a.password !== undefined)) {
+    user = `${encodeURIComponent(a.username ?? '')}${a.password === undefined ? '' : `:${encodeURIComponent(a.password)}`}@`;
+  }
+  return `${a.secure ? 'mqtts' : 'mqtt'}://${user}${host}:${a.port}`;
 }
 
 function unescape(s: string, url: string): string {

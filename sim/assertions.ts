@@ -1,25 +1,9 @@
 // A scenario's assertions, checked against what the firmware says it produced and what the
 // observer saw arrive at the broker. Each result names what failed in a sentence a person can act on.
-import type { Observation } from './observer.ts';
 import type { Assertion } from './scenario.ts';
+import { MAX_LISTED, type RunSummary } from './summary.ts';
 
-export interface Produced {
-  seq: number;
-  qos: number;
-}
-
-export interface PartitionWindow {
-  devices: string[];
-  startMs: number;
-  endMs: number;
-}
-
-export interface RunRecord {
-  devices: string[];
-  produced: Map<string, Produced[]>;
-  observations: Observation[];
-  partitions: PartitionWindow[];
-}
+export type { PartitionWindow } from './summary.ts';
 
 export interface AssertionResult {
   name: string;
@@ -28,69 +12,62 @@ export interface AssertionResult {
   detail: string;
 }
 
-const MAX_LISTED = 5;
-
-export function checkAssertions(assertions: Assertion[], run: RunRecord): AssertionResult[] {
-  return assertions.map((a) => check(a, run));
+/** Checks the assertions against the run's summary; `devices` are the fleet's ids. */
+export function checkAssertions(assertions: Assertion[], devices: string[], summary: RunSummary): AssertionResult[] {
+  return assertions.map((a) => check(a, devices, summary));
 }
 
-function check(a: Assertion, run: RunRecord): AssertionResult {
+function check(a: Assertion, devices: string[], run: RunSummary): AssertionResult {
   switch (a.type) {
     case 'delivered':
-      return delivered(run);
+      return delivered(devices, run);
     case 'offline-after-partition':
-      return statusAround(run, 'offline', a.withinMs, (p) => p.startMs, 'the partition began');
+      return statusAround(run, 'offline', a.withinMs, 'start', 'the partition began');
     case 'online-after-partition':
-      return statusAround(run, 'online', a.withinMs, (p) => p.endMs, 'the partition healed');
+      return statusAround(run, 'online', a.withinMs, 'end', 'the partition healed');
     case 'motion-seen': {
-      const n = run.observations.filter((o) => o.kind === 'motion').length;
+      const n = run.motionEvents;
       return result(`motion events seen (at least ${a.min})`, n >= a.min ? [] : [`only ${n} motion events arrived`], `${n} motion events`);
     }
     case 'samples-at-least': {
-      const failures = run.devices
-        .map((d) => [d, run.observations.filter((o) => o.kind === 'telemetry' && o.device === d).length] as const)
+      const failures = devices
+        .map((d) => [d, run.devices.get(d)?.telemetry ?? 0] as const)
         .filter(([, n]) => n < a.min)
         .map(([d, n]) => `${d}: ${n} samples arrived`);
-      return result(`every device delivers at least ${a.min} samples`, failures, `${run.devices.length} devices`);
+      return result(`every device delivers at least ${a.min} samples`, failures, `${devices.length} devices`);
     }
     case 'no-decode-errors': {
-      const errors = run.observations.filter((o) => o.kind === 'decode-error');
-      return result('no decode errors', errors.map((e) => (e.kind === 'decode-error' ? `${e.device} ${e.topic}: ${e.message}` : '')), 'none');
+      const more = run.decodeErrors - run.firstDecodeErrors.length;
+      return result('no decode errors', more > 0 ? [...run.firstDecodeErrors, `… ${more} more`] : run.firstDecodeErrors, 'none');
     }
   }
 }
 
 /** QoS 1: every produced sample arrives at least once. QoS 2: exactly once. */
-function delivered(run: RunRecord): AssertionResult {
+function delivered(devices: string[], run: RunSummary): AssertionResult {
   const failures: string[] = [];
   let checked = 0;
-  for (const device of run.devices) {
-    const seen = new Map<number, number>();
-    for (const o of run.observations) if (o.kind === 'telemetry' && o.device === device) seen.set(o.sample.seq, (seen.get(o.sample.seq) ?? 0) + 1);
-    const missing: number[] = [];
-    const duplicated: number[] = [];
-    for (const p of run.produced.get(device) ?? []) {
-      if (p.qos === 0) continue;
-      checked++;
-      const n = seen.get(p.seq) ?? 0;
-      if (n === 0) missing.push(p.seq);
-      else if (p.qos === 2 && n > 1) duplicated.push(p.seq);
-    }
-    if (missing.length) failures.push(`${device}: ${missing.length} QoS 1/2 samples never arrived (seq ${list(missing)})`);
-    if (duplicated.length) failures.push(`${device}: ${duplicated.length} QoS 2 samples arrived more than once (seq ${list(duplicated)})`);
+  for (const device of devices) {
+    const t = run.devices.get(device);
+    if (!t) continue;
+    checked += t.producedQos12.size;
+    const missing = t.producedQos12.minus(t.seen, MAX_LISTED);
+    const duplicated = t.producedQos2.and(t.seenAgain, MAX_LISTED);
+    if (missing.count) failures.push(`${device}: ${missing.count} QoS 1/2 samples never arrived (seq ${list(missing)})`);
+    if (duplicated.count) failures.push(`${device}: ${duplicated.count} QoS 2 samples arrived more than once (seq ${list(duplicated)})`);
   }
   return result('QoS 1 samples arrive at least once, QoS 2 exactly once', failures, `${checked} samples checked`);
 }
 
-function statusAround(run: RunRecord, status: string, withinMs: number, from: (p: PartitionWindow) => number, what: string): AssertionResult {
+function statusAround(run: RunSummary, status: string, withinMs: number, edge: 'start' | 'end', what: string): AssertionResult {
   const failures: string[] = [];
   let checked = 0;
-  for (const p of run.partitions) {
-    const t0 = from(p);
-    for (const device of p.devices) {
+  for (const w of run.windows) {
+    const t0 = edge === 'start' ? w.window.startMs : w.window.endMs;
+    for (const device of w.window.devices) {
       checked++;
-      const hit = run.observations.find((o) => o.kind === 'status' && o.device === device && o.status === status && o.at >= t0 && o.at <= t0 + withinMs);
-      if (!hit) failures.push(`${device}: no "${status}" within ${withinMs / 1000} s after ${what} at ${t0 / 1000} s`);
+      const at = run.firstStatus(w, edge, device, status);
+      if (at === undefined || at > t0 + withinMs) failures.push(`${device}: no "${status}" within ${withinMs / 1000} s after ${what} at ${t0 / 1000} s`);
     }
   }
   return result(`"${status}" within ${withinMs / 1000} s after ${what}`, failures, `${checked} device partitions`);
@@ -100,9 +77,9 @@ function result(name: string, failures: string[], ok: string): AssertionResult {
   return { name, passed: failures.length === 0, detail: failures.length ? failures.join('\n') : ok };
 }
 
-function list(seqs: number[]): string {
-  const shown = seqs.slice(0, MAX_LISTED).join(', ');
-  return seqs.length > MAX_LISTED ? `${shown}, … ${seqs.length - MAX_LISTED} more` : shown;
+function list(seqs: { count: number; first: number[] }): string {
+  const shown = seqs.first.join(', ');
+  return seqs.count > seqs.first.length ? `${shown}, … ${seqs.count - seqs.first.length} more` : shown;
 }
 
 /** The human report printed at the end of a scenario run. */

@@ -8,6 +8,10 @@ import type { Clock } from '../host/xs/timers.ts';
 import type { SimDevice, SimDeviceEvent } from './sim-device.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { SensorModel } from './models.ts';
+import { StoredFlash } from './device-state.ts';
+import { setDeviceTrust } from '../host/device-socket.ts';
+import { readPem } from '../host/transport.ts';
+import { formatBrokerUrl } from '../protocol/broker-url.ts';
 import { NodeDevice } from './node-device.ts';
 import type { DeviceGroup } from './scenario.ts';
 import { parseBrokerUrl } from '../protocol/broker-url.ts';
@@ -25,6 +29,10 @@ export interface FleetOptions {
   engine: 'xs' | 'node';
   groups: DeviceGroup[];
   brokerUrl: string;
+  /** PEM CA file for an mqtts:// broker; default: the system's roots, as the firmware has its own. */
+  caFile?: string;
+  /** Flash and NVS of each device in files under this directory (sim/device-state.ts). */
+  stateDir?: string;
   clock: Clock;
   seed: number;
   epoch: number;
@@ -62,6 +70,7 @@ export class Fleet {
     const fleet = new Fleet(options);
     const code = options.engine === 'xs' ? await deviceBundleCode() : undefined;
     const upstream = parseBrokerUrl(options.brokerUrl);
+    setDeviceTrust(options.caFile === undefined ? undefined : readPem(options.caFile, 'CA certificate'));
     for (const { id, group, index } of deviceIds(options.groups)) {
       if (options.shard && index % options.shard.count !== options.shard.index) continue;
       const seed = (options.seed * 1_000_003 + index * 7919) >>> 0;
@@ -75,18 +84,22 @@ export class Fleet {
       if (options.proxies) {
         proxy = await new FaultProxy({ upstreamHost: upstream.host, upstreamPort: upstream.port, random: () => 0.5, activity: options.activity }).start();
       }
+      // Through a proxy the device still logs in with the broker URL's credentials, over TLS if it is
+      // mqtts:// (the proxy passes bytes through), and verifies the broker's certificate.
+      const broker = proxy ? formatBrokerUrl({ ...upstream, host: '127.0.0.1', port: proxy.port }, true) : options.brokerUrl;
+      // No outboxLimit here: the simulated firmware keeps the firmware's default (64), as a device does.
       const config = {
         deviceId: id,
-        broker: proxy ? proxy.url : options.brokerUrl,
+        broker,
         topicPrefix: options.topicPrefix ?? 'canopy',
         intervalMs: group.intervalMs,
         qos: group.qos,
         keepalive: group.keepalive,
-        outboxLimit: 10_000,
         ...options.deviceConfig,
       };
       const onEvent = (e: SimDeviceEvent) => options.onDeviceEvent?.(id, e);
-      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent, activity: options.activity };
+      const flash = options.stateDir === undefined ? undefined : StoredFlash.open(options.stateDir, id);
+      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent, activity: options.activity, flash };
       const device: SimDevice = code ? new XsDevice({ ...common, code }) : new NodeDevice(common);
       const member = { id, group, device, model, proxy };
       fleet.members.push(member);
@@ -119,10 +132,13 @@ export class Fleet {
     await Promise.all(this.members.map((m) => (m.device.running ? m.device.stop() : undefined)));
   }
 
-  /** Releases everything without goodbyes: devices, models and proxies. */
+  /** Releases everything without goodbyes: devices, models, proxies and flash files. */
   async dispose(): Promise<void> {
     await Promise.all(this.members.map((m) => m.device.powerCut()));
-    for (const m of this.members) m.model.close();
+    for (const m of this.members) {
+      m.model.close();
+      if (m.device.flash instanceof StoredFlash) m.device.flash.close();
+    }
     await Promise.all(this.members.map((m) => m.proxy?.stop()));
   }
 
@@ -163,3 +179,4 @@ export class Fleet {
     return members as (FleetMember & { proxy: FaultProxy })[];
   }
 }
+

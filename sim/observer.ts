@@ -6,7 +6,7 @@ import { Session, type SessionEvent } from '../protocol/session/session.ts';
 import { decodeMotionEvent, decodeSample, type MotionEvent, type Sample } from '../protocol/telemetry.ts';
 import { Topics } from '../protocol/topics.ts';
 import { utf8Decode } from '../protocol/utf8.ts';
-import { SessionDriver } from '../host/transport.ts';
+import { SessionDriver, type TlsFiles } from '../host/transport.ts';
 import type { NetActivity } from '../host/device-socket.ts';
 
 export type Observation =
@@ -36,26 +36,24 @@ export interface ObserverOptions {
   clientId?: string;
   /** The clock observations are stamped with (the simulator's device time). */
   now?: () => number;
-  /** Keep every observation for assertions (the live view needs only the rows). */
-  record?: boolean;
+  /** TLS files for an mqtts:// broker (the simulator's --ca). */
+  tls?: TlsFiles;
   /** Where session events count as network activity (the simulator run's). */
   activity?: NetActivity;
 }
 
 export class FleetObserver extends EventEmitter {
   readonly topics: Topics;
+  /** One row per device: the observer's whole memory, so it stays flat however long it runs. */
   readonly rows = new Map<string, DeviceRow>();
-  readonly observations: Observation[] = [];
   readonly driver: SessionDriver;
   private readonly now: () => number;
-  private readonly record: boolean;
   private readonly activity: NetActivity | undefined;
 
   constructor(options: ObserverOptions) {
     super();
     this.topics = new Topics(options.topicPrefix ?? 'canopy');
     this.now = options.now ?? (() => performance.now());
-    this.record = options.record ?? false;
     this.activity = options.activity;
     const session = new Session({
       clientId: options.clientId ?? `canopy-monitor-${Math.floor(Math.random() * 1e9).toString(36)}`,
@@ -64,20 +62,24 @@ export class FleetObserver extends EventEmitter {
       keepalive: 30,
       backoff: { baseMs: 100, capMs: 2000 },
     });
-    this.driver = new SessionDriver(session, options.broker);
+    this.driver = new SessionDriver(session, options.broker, { tls: options.tls });
     this.driver.on('event', (e: SessionEvent) => this.onSessionEvent(e));
   }
 
-  /** Connects and subscribes to the whole fleet; resolves on the SUBACK. */
+  /**
+   * Connects and subscribes to the whole fleet; resolves on the SUBACK. An unreachable or refusing
+   * broker does not reject: the session keeps retrying, and each failure is a 'session' event
+   * (connection-lost, with the reason) for the caller to show.
+   */
   start(): Promise<void> {
     const subscribed = new Promise<void>((resolve, reject) => {
       const on = (e: SessionEvent) => {
         if (e.type === 'subscribed') {
           this.driver.off('event', on);
           resolve();
-        } else if (e.type === 'subscribe-failed' || e.type === 'connect-refused') {
+        } else if (e.type === 'subscribe-failed') {
           this.driver.off('event', on);
-          reject(new Error(e.type === 'connect-refused' ? `broker refused the monitor: ${e.reason}` : `broker refused the subscription to ${e.filter}`));
+          reject(new Error(`broker refused the subscription to ${e.filter}`));
         }
       };
       this.driver.on('event', on);
@@ -136,7 +138,6 @@ export class FleetObserver extends EventEmitter {
       row.errors++;
       o = { kind: 'decode-error', device, at, topic: e.topic, message: (err as Error).message };
     }
-    if (this.record) this.observations.push(o);
     this.emit('observation', o);
   }
 }

@@ -10,10 +10,11 @@ import { EmbeddedBroker } from '../host/broker.ts';
 import { NetActivity } from '../host/device-socket.ts';
 import type { SimDeviceEvent } from './sim-device.ts';
 import { RealClock, ScaledClock, VirtualClock, type Clock } from '../host/xs/timers.ts';
-import { checkAssertions, type AssertionResult, type PartitionWindow, type Produced } from './assertions.ts';
+import { checkAssertions, type AssertionResult } from './assertions.ts';
 import { Fleet } from './fleet.ts';
 import { FleetObserver, type Observation } from './observer.ts';
 import type { Fault, Scenario } from './scenario.ts';
+import { RunSummary } from './summary.ts';
 
 export interface SimRunOptions {
   scenario: Scenario;
@@ -23,6 +24,10 @@ export interface SimRunOptions {
   brokerControl?: BrokerControl;
   /** Embedded broker port; taken → a free one. Default 1883. */
   brokerPort?: number;
+  /** PEM CA file the devices (and the observer) verify an mqtts:// broker against; default: the system's roots. */
+  caFile?: string;
+  /** Keep each device's flash and NVS in files under this directory, across runs (see sim/device-state.ts). */
+  stateDir?: string;
   /** Fault proxies in front of devices; default: when the scenario has faults. */
   proxies?: boolean;
   shard?: { index: number; count: number };
@@ -32,6 +37,8 @@ export interface SimRunOptions {
   signal?: AbortSignal;
   onObservation?: (o: Observation) => void;
   onDeviceEvent?: (device: string, e: SimDeviceEvent) => void;
+  /** The observer's connection to the broker failed (unreachable, refused, untrusted); it retries. */
+  onBrokerProblem?: (reason: string) => void;
   /** Extra config for every device (OTA vendor, class, trust store). */
   deviceConfig?: Record<string, unknown>;
   /** Everything is up and running. */
@@ -56,12 +63,19 @@ export interface SimRunResult {
   results: AssertionResult[];
   passed: boolean;
   brokerUrl: string;
-  produced: Map<string, Produced[]>;
-  observations: Observation[];
+  /** False when the run ended (duration, abort) before the broker ever accepted the observer. */
+  brokerReached: boolean;
+  /** The last reason the broker could not be reached, if it ever failed. */
+  brokerProblem: string | undefined;
+  /** What the run kept to check its assertions: bounded, whatever the message count. */
+  summary: RunSummary;
   /** Wall-clock seconds the run took. */
   seconds: number;
   deviceMs: number;
 }
+
+/** After an abort (Ctrl-C, SIGTERM), how long the stop may wait for QoS 1/2 messages to arrive. */
+const ABORTED_DRAIN_MS = 2000;
 
 export async function runSimulation(options: SimRunOptions): Promise<SimRunResult> {
   const { scenario } = options;
@@ -74,78 +88,98 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
     broker = await new EmbeddedBroker({ port: options.brokerPort ?? 1883, fallbackToFreePort: true }).start();
     brokerUrl = broker.url;
   }
-  const produced = new Map<string, Produced[]>();
-  const partitions: PartitionWindow[] = [];
+  const summary = new RunSummary();
   const activity = new NetActivity();
-  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), record: true, activity });
+  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), tls: options.caFile ? { ca: options.caFile } : undefined, activity });
+  observer.on('observation', (o: Observation) => summary.observe(o));
   if (options.onObservation) observer.on('observation', options.onObservation);
+  let brokerProblem: string | undefined;
+  observer.on('session', (e: { type: string; reason?: string }) => {
+    if (e.type !== 'connection-lost' || !e.reason) return;
+    brokerProblem = e.reason;
+    options.onBrokerProblem?.(e.reason);
+  });
   let fleet: Fleet | undefined;
+  let brokerReached = false;
+  // Wall-clock length of the run; waiting for an unreachable broker may take as long, no longer.
+  const wallMs = options.untilAborted ? Infinity : scenario.durationMs / (scenario.time.kind === 'real' ? scenario.time.speed : 1);
   try {
-    await observer.start();
-    fleet = await Fleet.create({
-      engine: scenario.engine,
-      groups: scenario.groups,
-      brokerUrl,
-      clock,
-      seed: scenario.seed,
-      epoch: scenario.epoch,
-      proxies: options.proxies ?? scenario.faults.length > 0,
-      topicPrefix: options.topicPrefix,
-      shard: options.shard,
-      deviceConfig: options.deviceConfig,
-      activity,
-      onDeviceEvent: (device, e) => {
-        if (e.type === 'sample') {
-          let list = produced.get(device);
-          if (!list) produced.set(device, (list = []));
-          list.push({ seq: e.seq, qos: e.qos });
-        }
-        options.onDeviceEvent?.(device, e);
-      },
-    });
-    const f = fleet;
-    const control: BrokerControl | undefined = options.brokerControl ?? (broker && { stop: () => broker!.stop(), start: () => broker!.start().then(() => undefined) });
-    const virtual = scenario.time.kind === 'virtual';
-    const fast = virtual || (scenario.time.kind === 'real' && scenario.time.speed > 1);
-    for (const fault of scenario.faults) scheduleFault(fault, { fleet: f, clock, broker: control, partitions, emulateBrokerKeepalive: fast });
-    await f.boot();
-    const inject = (fault: Fault) => scheduleFault({ ...fault, atMs: clock.now() }, { fleet: f, clock, broker: control, partitions, emulateBrokerKeepalive: fast });
-    options.onStarted?.({ brokerUrl, fleet: f, observer, clock, inject });
-    if (clock instanceof VirtualClock) await runVirtual(clock, activity, scenario.durationMs, options.signal);
-    else await waitReal(options.untilAborted ? Infinity : scenario.durationMs / (scenario.time.kind === 'real' ? scenario.time.speed : 1), options.signal);
-    await f.stop();
-    // The observer keeps real time: after a broker restart it may still be backing off while
-    // the broker holds messages for it. Give it until everything sent at QoS 1/2 has arrived.
-    await untilObserved(observer, produced, 10_000);
-    await networkQuiet(activity, 20, 2000);
+    brokerReached = await within(observer.start(), wallMs, options.signal);
+    if (brokerReached) {
+      fleet = await Fleet.create({
+        engine: scenario.engine,
+        groups: scenario.groups,
+        brokerUrl,
+        caFile: options.caFile,
+        stateDir: options.stateDir,
+        clock,
+        seed: scenario.seed,
+        epoch: scenario.epoch,
+        proxies: options.proxies ?? scenario.faults.length > 0,
+        topicPrefix: options.topicPrefix,
+        shard: options.shard,
+        deviceConfig: options.deviceConfig,
+        activity,
+        onDeviceEvent: (device, e) => {
+          if (e.type === 'sample') summary.produced(device, e.seq, e.qos);
+          options.onDeviceEvent?.(device, e);
+        },
+      });
+      const f = fleet;
+      const control: BrokerControl | undefined = options.brokerControl ?? (broker && { stop: () => broker!.stop(), start: () => broker!.start().then(() => undefined) });
+      const virtual = scenario.time.kind === 'virtual';
+      const fast = virtual || (scenario.time.kind === 'real' && scenario.time.speed > 1);
+      const ctx = { fleet: f, clock, broker: control, summary, emulateBrokerKeepalive: fast };
+      for (const fault of scenario.faults) scheduleFault(fault, ctx);
+      await f.boot();
+      const inject = (fault: Fault) => scheduleFault({ ...fault, atMs: clock.now() }, ctx);
+      options.onStarted?.({ brokerUrl, fleet: f, observer, clock, inject });
+      if (clock instanceof VirtualClock) await runVirtual(clock, activity, scenario.durationMs, options.signal);
+      else await waitReal(wallMs, options.signal);
+      await f.stop();
+      // The observer keeps real time: after a broker restart it may still be backing off while
+      // the broker holds messages for it. Give it until everything sent at QoS 1/2 has arrived
+      // (briefly when the user asked to stop).
+      await untilObserved(observer, summary, options.signal?.aborted ? ABORTED_DRAIN_MS : 10_000);
+      await networkQuiet(activity, 20, 2000);
+    }
   } finally {
     await fleet?.dispose();
     await observer.stop().catch(() => undefined);
     if (clock instanceof RealClock || clock instanceof ScaledClock) clock.cancelAll();
     await broker?.stop();
   }
-  const results = checkAssertions(scenario.assertions, {
-    devices: fleet.members.map((m) => m.id),
-    produced,
-    observations: observer.observations,
-    partitions,
-  });
+  const results = brokerReached ? checkAssertions(scenario.assertions, fleet!.members.map((m) => m.id), summary) : [];
   return {
     results,
-    passed: results.every((r) => r.passed),
+    passed: brokerReached && results.every((r) => r.passed),
     brokerUrl,
-    produced,
-    observations: observer.observations,
+    brokerReached,
+    brokerProblem,
+    summary,
     seconds: (performance.now() - started) / 1000,
     deviceMs: clock.now(),
   };
+}
+
+/** True once `p` resolves; false if `ms` pass or `signal` aborts first. Leaves no timer behind. */
+async function within(p: Promise<void>, ms: number, signal?: AbortSignal): Promise<boolean> {
+  const cancel = new AbortController();
+  const onAbort = () => cancel.abort();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    return await Promise.race([p.then(() => true), waitReal(ms, cancel.signal).then(() => false)]);
+  } finally {
+    cancel.abort();
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 interface FaultContext {
   fleet: Fleet;
   clock: Clock;
   broker: BrokerControl | undefined;
-  partitions: PartitionWindow[];
+  summary: RunSummary;
   emulateBrokerKeepalive: boolean;
 }
 
@@ -156,7 +190,7 @@ function scheduleFault(fault: Fault, ctx: FaultContext): void {
     case 'partition': {
       const members = fleet.select(fault.devices);
       const ids = members.map((m) => m.id);
-      ctx.partitions.push({ devices: ids, startMs: fault.atMs, endMs: fault.atMs + fault.forMs });
+      ctx.summary.addPartition({ devices: ids, startMs: fault.atMs, endMs: fault.atMs + fault.forMs });
       at(fault.atMs, () => fleet.partition(ids));
       if (ctx.emulateBrokerKeepalive) {
         for (const m of members) {
@@ -222,15 +256,8 @@ export async function networkQuiet(activity: NetActivity, quietMs: number, maxMs
   }
 }
 
-function untilObserved(observer: FleetObserver, produced: Map<string, Produced[]>, timeoutMs: number): Promise<void> {
-  const missing = new Map<string, Set<number>>();
-  for (const [device, list] of produced) missing.set(device, new Set(list.filter((p) => p.qos > 0).map((p) => p.seq)));
-  const seen = (o: Observation) => {
-    if (o.kind === 'telemetry') missing.get(o.device)?.delete(o.sample.seq);
-  };
-  for (const o of observer.observations) seen(o);
-  const done = () => [...missing.values()].every((s) => s.size === 0);
-  if (done()) return Promise.resolve();
+function untilObserved(observer: FleetObserver, summary: RunSummary, timeoutMs: number): Promise<void> {
+  if (summary.missing() === 0) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(finish, timeoutMs);
     function finish() {
@@ -239,8 +266,7 @@ function untilObserved(observer: FleetObserver, produced: Map<string, Produced[]
       resolve();
     }
     function on(o: Observation) {
-      seen(o);
-      if (done()) finish();
+      if (o.kind === 'telemetry' && summary.missing() === 0) finish();
     }
     observer.on('observation', on);
   });
@@ -249,10 +275,16 @@ function untilObserved(observer: FleetObserver, produced: Map<string, Produced[]
 function waitReal(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    const timer = Number.isFinite(ms)
+      ? setTimeout(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }, ms)
+      : undefined;
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

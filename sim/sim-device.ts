@@ -60,7 +60,9 @@ export interface SimDevice {
 
 /** A device's persistent storage: settings and the append-only outbox log. */
 export class DeviceFlash {
-  readonly settings = new Map<string, string | number | boolean>();
+  /** `settings`: NVS; a persistent map when the simulator keeps state across runs (sim/device-state.ts). */
+  constructor(readonly settings = new Map<string, string | number | boolean>()) {}
+
   private otaParts: { flash: VirtualFlash; records: MemoryRecordStore } | undefined;
   private log: Uint8Array[] = [];
   private logBytes = 0;

@@ -69,6 +69,18 @@ describe('canopy build runs mcconfig', () => {
     expect(r.stderr).not.toContain('password=pw');
   });
 
+  it.each([[[]], [['--dry-run']]])('%j: never prints a password: --password, --broker user:pass@, mqttPassword=', (extra) => {
+    const t = fakeTools('6.0.3');
+    const args = ['--target', 'esp32', '--password', 'wifi-s3cret', '--broker', 'mqtt://dev:mqtt-s3cret@10.0.0.2:1883', 'mqttPassword=other-s3cret', ...extra];
+    const r = canopy(args, { PATH: `${t.bin}:/usr/bin:/bin`, MODDABLE: t.moddable, IDF_PATH: t.idf });
+    expect(r.status, r.stderr).toBe(0);
+    const printed = r.stdout + r.stderr;
+    expect(printed).toContain('broker=mqtt://dev:***@10.0.0.2:1883');
+    expect(printed).toContain('mqttPassword=***');
+    expect(printed).toContain('password=***');
+    expect(printed).not.toMatch(/s3cret/);
+  });
+
   it('lin needs no ESP-IDF; a failing mcconfig fails the build with exit 1', () => {
     const t = fakeTools('7.0.2', 2);
     const r = canopy(['--target', 'lin'], { PATH: `${t.bin}:/usr/bin:/bin`, MODDABLE: t.moddable });

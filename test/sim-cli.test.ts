@@ -1,44 +1,11 @@
 // `canopy sim` and `canopy monitor` as a user runs them: subprocesses, real brokers, real signals.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { TestClient } from './support/clients.ts';
-import { root } from './support/device-bundle.ts';
-
-const cli = join(root, 'bin', 'canopy.js');
-
-interface Run {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<number | null>;
-}
-
-function canopy(args: string[]): Run {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: Run = { child, stdout: '', stderr: '', exited: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
-  child.stdout!.on('data', (d) => (run.stdout += d));
-  child.stderr!.on('data', (d) => (run.stderr += d));
-  return run;
-}
-
-/** Resolves once `predicate` holds over what the process has printed. */
-function outputUntil(run: Run, predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!predicate()) return;
-      clearTimeout(timer);
-      run.child.stdout!.off('data', check);
-      resolve();
-    };
-    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${run.stderr}`)), timeoutMs);
-    run.child.stdout!.on('data', check);
-    check();
-  });
-}
+import { canopy, outputUntil, type Run } from './support/cli.ts';
 
 describe('canopy sim', () => {
   it('--json --duration: decoded telemetry as JSON lines with a device field, then a clean exit 0', async () => {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { Command } from '../command.ts';
 import { checkPrerequisites } from '../../host/moddable/prerequisites.ts';
+import { redact } from '../../host/redact.ts';
 import { parse, UsageError, verb } from '../flags.ts';
 
 const spec = verb({
@@ -64,7 +65,7 @@ const command: Command = {
       return 1;
     }
     const argv = mcconfigArgs({ platform: f.board ?? target, debug: Boolean(f.debug), out: f.out, config });
-    const shown = argv.map((a) => (/^password=/.test(a) ? 'password=***' : a)).join(' ');
+    const shown = redact(argv.join(' '));
     if (f['dry-run']) {
       console.log(`${mcconfig} ${shown}`);
       return 0;

@@ -4,6 +4,7 @@ import { parse, UsageError, verb } from '../flags.ts';
 import { FleetObserver } from '../../sim/observer.ts';
 import { eventLine } from '../output.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
+import { redact } from '../../host/redact.ts';
 
 const spec = verb({
   name: 'monitor',
@@ -28,13 +29,13 @@ const command: Command = {
     let view: LiveView | undefined;
     if (f.json) observer.on('observation', (o) => process.stdout.write(`${eventLine(o, new Date())}\n`));
     observer.on('session', (e: { type: string; reason?: string }) => {
-      if (e.type === 'connection-lost') process.stderr.write(`canopy monitor: ${e.reason}; reconnecting\n`);
+      if (e.type === 'connection-lost') process.stderr.write(redact(`canopy monitor: ${e.reason}; reconnecting\n`));
     });
-    const connecting = setTimeout(() => process.stderr.write(`canopy monitor: still connecting to ${f.broker}…\n`), 3000);
+    const connecting = setTimeout(() => process.stderr.write(redact(`canopy monitor: still connecting to ${f.broker}…\n`)), 3000);
     await observer.start();
     clearTimeout(connecting);
     if (!f.json) {
-      view = new LiveView(() => renderTable({ title: 'canopy monitor', facts: [f.broker!] }, observer.rows.values()));
+      view = new LiveView(() => renderTable({ title: 'canopy monitor', facts: [redact(f.broker!)] }, observer.rows.values()));
       view.start();
     }
     await new Promise<void>((resolve) => {

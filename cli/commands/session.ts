@@ -9,6 +9,7 @@ import { utf8Decode, utf8Encode } from '../../protocol/utf8.ts';
 import { SessionDriver } from '../../host/transport.ts';
 import { EmbeddedBroker } from '../../host/broker.ts';
 import { FileStore } from '../../host/file-store.ts';
+import { redact } from '../../host/redact.ts';
 import { eventLine } from '../output.ts';
 
 const spec = verb({
@@ -90,10 +91,12 @@ const command: Command = {
 
     await new Promise<void>((resolve) => {
       const timer = duration ? setTimeout(resolve, duration * 1000) : undefined;
-      process.once('SIGINT', () => {
+      const stop = () => {
         if (timer) clearTimeout(timer);
+        process.off('SIGINT', stop).off('SIGTERM', stop);
         resolve();
-      });
+      };
+      process.once('SIGINT', stop).once('SIGTERM', stop);
     });
     if (repeat) clearInterval(repeat);
     await driver.stop();
@@ -107,10 +110,10 @@ function print(e: Record<string, unknown> & { type: string }, json: boolean): vo
   const shown = e.type === 'message' ? { ...e, payload: describePayload(e.payload as Uint8Array) } : e;
   const { type, ...rest } = shown;
   if (json) {
-    console.log(eventLine({ kind: type, ...rest }, new Date()));
+    console.log(redact(eventLine({ kind: type, ...rest }, new Date())));
     return;
   }
-  console.log(`${new Date().toISOString()} ${type.padEnd(16)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}`);
+  console.log(redact(`${new Date().toISOString()} ${type.padEnd(16)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}`));
 }
 
 /** Text when it is printable UTF-8, hex otherwise (CBOR telemetry is binary). */

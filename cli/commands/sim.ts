@@ -11,6 +11,7 @@ import { eventLine } from '../output.ts';
 import { runSimulation } from '../../sim/runner.ts';
 import { loadScenario, parseDuration, type Scenario } from '../../sim/scenario.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
+import { redact } from '../../host/redact.ts';
 
 const spec = verb({
   name: 'sim',
@@ -24,7 +25,9 @@ const spec = verb({
     speed: { type: 'string', value: 'X', help: 'device time runs X times faster than the wall clock' },
     'virtual-time': { type: 'boolean', help: 'device time jumps from event to event (needs --duration)' },
     engine: { type: 'string', value: 'xs|node', help: 'the real XS engine (default) or V8, for large fleets' },
-    broker: { type: 'string', value: 'URL', help: 'use this broker instead of the embedded one (mqtt://, mqtts://)' },
+    broker: { type: 'string', value: 'URL', help: 'use this broker instead of the embedded one (mqtt://, mqtts://; user:pass@ allowed, never printed)' },
+    ca: { type: 'string', value: 'FILE', help: 'PEM CA certificate(s) the devices verify an mqtts:// broker against, as the firmware does (default: the system\'s roots)' },
+    state: { type: 'string', value: 'DIR', help: 'keep each device\'s flash and NVS in DIR: a stopped or killed run resumes like a power-cycled fleet' },
     port: { type: 'string', value: 'N', help: 'port for the embedded broker (default 1883; a free one if taken)' },
     prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
     shard: { type: 'string', value: 'I/N', help: 'run only every N-th device id starting at I (several hosts, one fleet)' },
@@ -134,6 +137,9 @@ const command: Command = {
       const result = await runSimulation({
         scenario,
         brokerUrl: f.broker,
+        caFile: f.ca,
+        stateDir: f.state,
+        onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: ${f.broker ? `broker ${f.broker}` : 'embedded broker'}: ${reason}; retrying\n`)),
         brokerPort: intFlag('port', f.port, 1883, 0, 65535),
         topicPrefix: f.prefix,
         shard,
@@ -144,10 +150,10 @@ const command: Command = {
         onObservation: f.json ? (o) => process.stdout.write(`${eventLine(o, new Date(scenario.epoch * 1000 + o.at))}\n`) : undefined,
         onStarted: ({ brokerUrl, fleet, observer, clock, inject }) => {
           const where = f.broker ? `broker ${brokerUrl}` : `embedded broker ${brokerUrl}`;
-          process.stderr.write(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`);
+          process.stderr.write(redact(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`));
           if (live) {
             let last = '';
-            view = new LiveView(() => draw(observer, where, scenario, clock.now()) + (liveFaults ? `\n\nkeys: p partition · d power cut · r broker restart · x reset · l latency · Ctrl-C stop${last ? `\nlast: ${last}` : ''}` : ''));
+            view = new LiveView(() => draw(observer, redact(where), scenario, clock.now()) + (liveFaults ? `\n\nkeys: p partition · d power cut · r broker restart · x reset · l latency · Ctrl-C stop${last ? `\nlast: ${last}` : ''}` : ''));
             view.start();
             if (liveFaults) {
               stopKeys = onKeys((key) => {
@@ -170,6 +176,11 @@ const command: Command = {
         },
       });
       view?.stop();
+      if (!result.brokerReached) {
+        const why = result.brokerProblem ?? 'no answer';
+        console.error(redact(`canopy sim: never reached the broker ${result.brokerUrl} in ${result.seconds.toFixed(0)} s: ${why}`));
+        return 1;
+      }
       if (f.scenario) {
         console.log(formatReport(scenario.name, result.results));
         console.log(`(${(result.deviceMs / 1000).toFixed(0)} s of device time in ${result.seconds.toFixed(1)} s)`);

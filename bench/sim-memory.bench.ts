@@ -1,0 +1,73 @@
+// Simulator memory over a long run: a V8-engine fleet at one QoS 1 sample per second per device, in
+// real time, against `canopy broker` in another process so only the simulator is measured
+// (bench/sim-memory-worker.ts). Reported: RSS per device near the end, and the heap still held after
+// a full GC per message seen, which is what the runner and observer keep. Issue 11 measured
+// 165 → 545 MB RSS in 30 minutes for 500 devices, ~280 B kept per message; the runner and observer
+// now keep bounded summaries, so the heap after GC stays flat.
+// Env: CANOPY_BENCH_MEM_DEVICES (default 100), CANOPY_BENCH_MEM_SECONDS (default 60; 600 for the
+// issue's ten-minute row), CANOPY_BENCH_MEM_ROOT (another checkout, to measure a before and after).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { row, type BenchRow } from './harness.ts';
+import type { MemoryResult } from './sim-memory-worker.ts';
+
+const DEVICES = Number(process.env.CANOPY_BENCH_MEM_DEVICES ?? 100);
+const SECONDS = Number(process.env.CANOPY_BENCH_MEM_SECONDS ?? 60);
+const root = process.env.CANOPY_BENCH_MEM_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
+const cli = fileURLToPath(new URL('../bin/canopy.js', import.meta.url));
+const worker = fileURLToPath(new URL('./sim-memory-worker.ts', import.meta.url));
+/** Issue 11's figures: 545 MB for 500 devices after 30 minutes; ~280 B kept per message. */
+const BEFORE_KB_PER_DEVICE = (545 * 1024) / 500;
+const BEFORE_B_PER_MESSAGE = 280;
+
+/** Resolves with the first stdout match of `pattern`. */
+function outputMatching(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const on = (d: Buffer) => {
+      buf += d;
+      const m = pattern.exec(buf);
+      if (!m) return;
+      child.stdout!.off('data', on);
+      resolve(m);
+    };
+    child.stdout!.on('data', on);
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it was ready`)));
+  });
+}
+
+function measure(broker: string): Promise<MemoryResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', worker, root, broker, String(DEVICES), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', (code) => {
+      try {
+        if (code !== 0) throw new Error(`exit ${code}`);
+        resolve(JSON.parse(out) as MemoryResult);
+      } catch (err) {
+        reject(new Error(`sim memory worker failed: ${(err as Error).message}`));
+      }
+    });
+  });
+}
+
+export default async function simMemoryBench(): Promise<BenchRow[]> {
+  const broker = spawn(process.execPath, [cli, 'broker', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [, url] = await outputMatching(broker, /listening on (mqtt:\/\/\S+)/, 'canopy broker');
+    const r = await measure(url);
+    const seen = r.end.messages - r.start.messages;
+    const keptPerMessage = seen > 0 ? ((r.end.heapKb - r.start.heapKb) * 1024) / seen : 0;
+    console.error(
+      `  sim memory: ${DEVICES} devices, ${SECONDS} s, ${seen} messages measured: RSS ${(r.start.rssKb / 1024).toFixed(0)} → ${(r.end.rssKb / 1024).toFixed(0)} MB, ` +
+        `heap after GC ${(r.start.heapKb / 1024).toFixed(1)} → ${(r.end.heapKb / 1024).toFixed(1)} MB`,
+    );
+    return [
+      row(`sim, V8 engine: RSS per device after ${SECONDS} s (${DEVICES} devices, 1 msg/s)`, r.end.rssKb / DEVICES, 'kB', 'issue 11 before: 1116 kB after 30 min', BEFORE_KB_PER_DEVICE),
+      row(`sim, V8 engine: heap kept per message over ${SECONDS} s`, Math.max(0, keptPerMessage), 'B', 'issue 11 before: ~280 B', BEFORE_B_PER_MESSAGE),
+    ];
+  } finally {
+    broker.kill('SIGINT');
+  }
+}
