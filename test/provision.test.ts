@@ -43,7 +43,7 @@ describe('canopy ca init', () => {
     const before = readFileSync(join(caDir, 'ca.key'), 'utf8');
     const r = await canopy('ca', 'init', '--ca-dir', caDir);
     expect(r.code).toBe(1);
-    expect(r.err).toBe(`canopy ca: a fleet CA already exists in ${caDir}; replacing it locks out every device it issued (give --force to replace it)`);
+    expect(r.err).toBe(`canopy ca init: a fleet CA already exists in ${caDir}; replacing it locks out every device it issued (give --force to replace it)`);
     expect(readFileSync(join(caDir, 'ca.key'), 'utf8')).toBe(before);
   });
 
@@ -59,15 +59,15 @@ describe('canopy ca init', () => {
   it('refuses an unknown key type and an unknown verb with exit 2', async () => {
     const r = await canopy('ca', 'init', '--ca-dir', join(dir, 'x'), '--key-type', 'dsa');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^canopy ca: --key-type must be p256 or rsa2048, got "dsa"/);
+    expect(r.err).toMatch(/^canopy ca init: --key-type must be p256 or rsa2048, got "dsa"/);
     expect((await canopy('ca', 'mint')).err).toMatch(/^canopy ca: unknown verb "mint"/);
   });
 
   it('refuses a bad or missing NAME, --host on a client, and a missing CA for ca client', async () => {
-    expect(await canopy('ca', 'client', 'eve\ntopic readwrite #', '--ca-dir', caDir)).toMatchObject({ code: 2, err: expect.stringMatching(/^canopy ca: NAME "eve\ntopic readwrite #" must match/) });
-    expect(await canopy('ca', 'client', '--ca-dir', caDir)).toMatchObject({ code: 2, err: expect.stringMatching(/^canopy ca: give exactly one NAME/) });
+    expect(await canopy('ca', 'client', 'eve\ntopic readwrite #', '--ca-dir', caDir)).toMatchObject({ code: 2, err: expect.stringMatching(/^canopy ca client: NAME "eve\ntopic readwrite #" must match/) });
+    expect(await canopy('ca', 'client', '--ca-dir', caDir)).toMatchObject({ code: 2, err: expect.stringMatching(/^canopy ca client: give exactly one NAME/) });
     expect(await canopy('ca', 'client', 'tech', '--host', 'h', '--ca-dir', caDir)).toMatchObject({ code: 2, err: expect.stringMatching(/--host is for server certificates/) });
-    expect(await canopy('ca', 'client', 'tech', '--ca-dir', join(dir, 'none'))).toMatchObject({ code: 1, err: expect.stringMatching(/^canopy ca: no fleet CA in .*none/) });
+    expect(await canopy('ca', 'client', 'tech', '--ca-dir', join(dir, 'none'))).toMatchObject({ code: 1, err: expect.stringMatching(/^canopy ca client: no fleet CA in .*none/) });
   });
 
   it('issues a server certificate for the broker that OpenSSL verifies against the CA', async () => {

@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../command.ts';
-import { verb } from '../flags.ts';
-import { intFlag, parseFlags, UsageError } from '../../host/flags.ts';
+import { intFlag, parse, UsageError, verb } from '../flags.ts';
 import { keyTypeFlag } from './ca.ts';
+import { caDirFlag, daysFlag, keyTypeFlagSpec } from './ca-specs.ts';
 import { keyPem } from '../../ident/certificates.ts';
 import { defaultCaDir, loadCa } from '../../ident/fleet-ca.ts';
 import { ensureDir, refuseExisting, writeIdentityFile } from '../../ident/files.ts';
@@ -13,48 +13,40 @@ import { checkDeviceId, provisionDevice, ProvisionError } from '../../ident/prov
 import { NvsError, parseNvsSize } from '../../host/nvs/writer.ts';
 import { parseBrokerUrl } from '../../protocol/broker-url.ts';
 
-const usage = `Usage: canopy provision DEVICE-ID --broker URL [flags]
-
-  --broker URL        the broker the device connects to (mqtts://host:8883); no credentials in it
-  --ca-dir DIR        the fleet CA from \`canopy ca init\` (default ~/.canopy/ca)
-  --out DIR           writes DIR/DEVICE-ID/: device.key (0600), device.pem, nvs.bin (0600, it holds
-                      the key) and, with --password, mqtt-password (0600). Default ./devices
-  --interval MS       telemetry interval override (intervalMs, 1000..86400000)
-  --keepalive S       MQTT keepalive override, seconds
-  --prefix P          topic prefix override
-  --password          also a random MQTT password (user name = DEVICE-ID), for brokers that use them
-  --trust TRUST.json  the OTA trust store (\`canopy ota pubkey\`) the device checks updates with
-  --broker-ca PEM     the CA of the broker's certificate, if not the one built into the firmware
-  --key-type T        rsa2048 (default: Moddable's TLS client signs with RSA only) or p256
-  --days N            certificate lifetime (default 825, never past the CA's)
-  --nvs-size SIZE     the nvs partition's size (default 0x6000, Moddable's partition table)
-  --force             replace this device's existing files (its old certificate stays valid)
-  --json              print what was written as JSON (never a key or password)`;
+const spec = verb({
+  name: 'provision',
+  forms: ['DEVICE-ID --broker URL [flags]'],
+  description: [
+    "Issues a device its key and client certificate (CN = DEVICE-ID) from the fleet CA, and an NVS",
+    'partition image holding them, its settings and the OTA trust store, for `canopy flash`.',
+  ].join('\n'),
+  args: { 'DEVICE-ID': 'the device id: [A-Za-z0-9_-]{1,64}, also its certificate CN and MQTT user name' },
+  flags: {
+    broker: { type: 'string', value: 'URL', help: 'the broker the device connects to (mqtts://host:8883); no credentials in it' },
+    'ca-dir': caDirFlag,
+    out: { type: 'string', value: 'DIR', help: 'writes DIR/DEVICE-ID/: device.key (0600), device.pem, nvs.bin (0600, it holds the key) and, with --password, mqtt-password (0600). Default ./devices' },
+    interval: { type: 'string', value: 'MS', help: 'telemetry interval override (intervalMs, 1000..86400000)' },
+    keepalive: { type: 'string', value: 'S', help: 'MQTT keepalive override, seconds' },
+    prefix: { type: 'string', value: 'P', help: 'topic prefix override' },
+    password: { type: 'boolean', help: 'also a random MQTT password (user name = DEVICE-ID), for brokers that use them' },
+    trust: { type: 'string', value: 'TRUST.json', help: 'the OTA trust store (`canopy ota pubkey`) the device checks updates with' },
+    'broker-ca': { type: 'string', value: 'PEM', help: "the CA of the broker's certificate, if not the one built into the firmware" },
+    'key-type': keyTypeFlagSpec("rsa2048: Moddable's TLS client signs with RSA only"),
+    days: daysFlag("825, never past the CA's"),
+    'nvs-size': { type: 'string', value: 'SIZE', help: "the nvs partition's size (default 0x6000, Moddable's partition table)" },
+    force: { type: 'boolean', help: "replace this device's existing files (its old certificate stays valid)" },
+    json: { type: 'boolean', help: 'print what was written as JSON (never a key or password)' },
+  },
+  examples: [
+    'provision greenhouse-7 --broker mqtts://broker.example:8883 --trust trust.json',
+    'provision greenhouse-8 --broker mqtts://broker.example:8883 --password --out devices/ --json',
+  ],
+});
 
 const command: Command = {
-  // The verb's usage text as written before cli/flags.ts; its flags move into the spec next.
-  spec: verb({ name: 'provision', summary: 'Issue a device its key, certificate and NVS settings image.', description: usage, flags: {}, examples: [] }),
+  spec,
   async run(args) {
-    const { values, positionals } = parseFlags(
-      args,
-      {
-        broker: { type: 'string' },
-        'ca-dir': { type: 'string' },
-        out: { type: 'string' },
-        interval: { type: 'string' },
-        keepalive: { type: 'string' },
-        prefix: { type: 'string' },
-        password: { type: 'boolean' },
-        trust: { type: 'string' },
-        'broker-ca': { type: 'string' },
-        'key-type': { type: 'string' },
-        days: { type: 'string' },
-        'nvs-size': { type: 'string' },
-        force: { type: 'boolean' },
-        json: { type: 'boolean' },
-      },
-      true,
-    );
+    const { values, positionals } = parse(spec, args);
     if (positionals.length !== 1) throw new UsageError('give exactly one DEVICE-ID');
     const deviceId = positionals[0];
     try {
