@@ -1,7 +1,8 @@
 // Host-side keys: generate, load and sign with node:crypto. ES256 signatures are raw r‖s
 // ('ieee-p1363'), which is what COSE wants and what the device's verifier reads.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type Hash, type KeyObject } from 'node:crypto';
 import { ALG_EDDSA, ALG_ES256, encodeProtected, sigStructure, type CoseAlg, type CoseSignature } from '../protocol/ota/cose.ts';
+import type { Hash as ProtocolHash, HashFactory } from '../protocol/ota/sha256.ts';
 import { kidOf } from '../protocol/ota/trust.ts';
 import type { SignatureVerifier } from '../protocol/ota/verifier.ts';
 
@@ -47,15 +48,28 @@ export function signManifest(manifestBytes: Uint8Array, k: SigningKey): CoseSign
 const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
+// Parsing a public key costs more than the verify itself (a third of a 1.5 MB SHA-256 pass);
+// a trust store holds a handful, so they are parsed once. Bounded all the same.
+const publicKeys = new Map<string, KeyObject>();
+
+function publicKeyObject(alg: CoseAlg, publicKey: Uint8Array): KeyObject {
+  const id = `${alg}:${Buffer.from(publicKey).toString('hex')}`;
+  let key = publicKeys.get(id);
+  if (!key) {
+    const prefix = alg === ALG_ES256 ? P256_SPKI_PREFIX : ED25519_SPKI_PREFIX;
+    key = createPublicKey({ key: Buffer.concat([prefix, publicKey]), format: 'der', type: 'spki' });
+    if (publicKeys.size >= 64) publicKeys.clear();
+    publicKeys.set(id, key);
+  }
+  return key;
+}
+
 /** node:crypto behind the protocol's SignatureVerifier. */
 export const nodeVerifier: SignatureVerifier = {
   verify(alg, publicKey, message, signature) {
     try {
-      if (alg === ALG_ES256) {
-        const key = createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-        return verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature);
-      }
-      const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+      const key = publicKeyObject(alg, publicKey);
+      if (alg === ALG_ES256) return verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature);
       return verify(null, message, key, signature);
     } catch {
       return false;
@@ -63,13 +77,19 @@ export const nodeVerifier: SignatureVerifier = {
   },
 };
 
-/** node:crypto SHA-256 in the protocol's HashFactory shape. */
-export const nodeHash = () => {
-  const h = createHash('sha256');
+/** node:crypto SHA-256 in the protocol's HashFactory shape, with its copy and one-shot. */
+export const nodeHash: HashFactory = Object.assign(() => nodeSha256(createHash('sha256')), {
+  once: (b: Uint8Array) => asBytes(hash('sha256', b, 'buffer')),
+});
+
+function nodeSha256(h: Hash): ProtocolHash {
   return {
     update(b: Uint8Array) {
       h.update(b);
     },
-    digest: () => new Uint8Array(h.digest()),
+    digest: () => asBytes(h.digest()),
+    copy: () => nodeSha256(h.copy()),
   };
-};
+}
+
+const asBytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.length);
