@@ -157,7 +157,12 @@ export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Prom
   // Transport.read polls its buffer with 1 ms sleeps, a timer tick (often 1–2 ms) per reply on top
   // of the reply itself; waiting for the port's data event first makes the poll find the bytes.
   const read = transport.read.bind(transport);
-  transport.read = async (timeout: number) => read(transport.inWaiting() > 0 || (await port.nextInput(timeout)) ? timeout : 0);
+  // (A timeout leaves read() a 0 ms wait, so it fails as its own timeout would.)
+  transport.read = async (timeout: number) => {
+    const buffered = () => transport.inWaiting() > 0;
+    if (!buffered()) await port.nextInput(timeout, buffered);
+    return read(buffered() ? timeout : 0);
+  };
   const loader = new ESPLoader({
     transport,
     baudrate: baud,

@@ -134,9 +134,11 @@ export class WebSerialPort {
 
   /**
    * Resolves true once the next chunk has arrived and been handed to the reader (one macrotask
-   * later: the stream delivers it through promise jobs), false after `timeoutMs` without input.
+   * later: the stream delivers it through promise jobs), or once `ready()` holds at a macrotask
+   * boundary (a chunk delivered just before this call is only then in the reader's buffer); false
+   * after `timeoutMs` without either.
    */
-  nextInput(timeoutMs: number): Promise<boolean> {
+  nextInput(timeoutMs: number, ready: () => boolean = () => false): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       const settle = (got: boolean) => {
         clearTimeout(timer);
@@ -144,8 +146,9 @@ export class WebSerialPort {
         resolve(got);
       };
       const wake = () => setImmediate(() => settle(true));
-      const timer = setTimeout(() => settle(false), timeoutMs);
+      const timer = setTimeout(() => settle(ready()), timeoutMs);
       this.inputWaiters.add(wake);
+      setImmediate(() => ready() && settle(true));
     });
   }
 
