@@ -49,15 +49,23 @@ export function syntheticImage(size: number): Uint8Array {
   return out;
 }
 
-function time(fn: () => void, rounds = 5): number {
-  const t: number[] = [];
-  fn();
+/**
+ * Milliseconds per call of each function, measured in interleaved rounds; the fastest round of
+ * each is reported. These are single calls of a millisecond or two on a shared 2-core machine: a
+ * round can only be slowed (preempted, a GC of someone else's garbage), never sped up, and a
+ * median of a few rounds then measures the machine's load more than the code.
+ */
+function fastest(fns: (() => void)[], rounds = 15): number[] {
+  const best = fns.map(() => Infinity);
+  for (const fn of fns) fn();
   for (let i = 0; i < rounds; i++) {
-    const s = performance.now();
-    fn();
-    t.push(performance.now() - s);
+    fns.forEach((fn, k) => {
+      const s = performance.now();
+      fn();
+      best[k] = Math.min(best[k], performance.now() - s);
+    });
   }
-  return median(t);
+  return best;
 }
 
 export async function pushRun(broker: { url: string }, pkg: Uint8Array, key: ReturnType<typeof signingKey>, id: string, drop: boolean, window = WINDOW) {
@@ -104,10 +112,12 @@ export default async function (): Promise<BenchRow[]> {
   const opts = { seq: 1, vendor: 'acme', class: 'bench' };
   const trust = { threshold: 1, keys: [trustedKey(key.spki)] };
   const pkg = pack(image, [key], opts);
-  const sha = time(() => createHash('sha256').update(image).digest());
-  const packMs = time(() => pack(image, [key], opts));
-  const verifyMs = time(() => verifyPackage(pkg, trust, nodeVerifier, undefined, nodeHash));
-  const verifyPureMs = time(() => verifyPackage(pkg, trust, pureVerifier), 3);
+  const [sha, packMs, verifyMs] = fastest([
+    () => createHash('sha256').update(image).digest(),
+    () => pack(image, [key], opts),
+    () => verifyPackage(pkg, trust, nodeVerifier, undefined, nodeHash),
+  ]);
+  const [verifyPureMs] = fastest([() => verifyPackage(pkg, trust, pureVerifier)], 3);
   const mb = image.length / 1e6;
 
   const mosquitto = await new Mosquitto({ quiet: true }).start();
@@ -128,8 +138,8 @@ export default async function (): Promise<BenchRow[]> {
     const clean = await pushRun(broker, pkg, key, 'bench-a', false);
     const dropped = await pushRun(broker, pkg, key, 'bench-b', true);
     return [
-      row(`ota: pack ${round(mb, 2)} MB image (ES256, 4 KiB chunk table)`, packMs, 'ms', 'node:crypto sha256 of the same bytes', sha),
-      row(`ota: verify ${round(mb, 2)} MB package (node:crypto ES256 + SHA-256)`, verifyMs, 'ms', 'node:crypto sha256 of the same bytes', sha),
+      row(`ota: pack ${round(mb, 2)} MB image (ES256, 4 KiB chunk table)`, packMs, 'ms', 'one node:crypto sha256 pass over the same bytes (goal ×3)', sha),
+      row(`ota: verify ${round(mb, 2)} MB package (node:crypto ES256 + SHA-256)`, verifyMs, 'ms', 'one node:crypto sha256 pass over the same bytes (goal ×3)', sha),
       row(`ota: verify ${round(mb, 2)} MB package (pure-TS P-256 + SHA-256, XS path)`, verifyPureMs, 'ms', 'node:crypto sha256 of the same bytes', sha),
       row(`ota: push throughput, embedded broker, 4 KiB blocks, window ${WINDOW} (offer to last block)`, mb / (clean.ms / 1000), 'MB/s', 'plain MQTT QoS 0 publish of the same bytes, 4 KiB', mb / (plainMs / 1000)),
       row(`ota: push throughput, stock mosquitto (no tuning), window ${WINDOW}`, mb / (stock.ms / 1000), 'MB/s', 'goal 5 MB/s (issue 12)', 5),

@@ -1,25 +1,37 @@
 // `npm run bench [-- --json] [-- --only NAME]`: runs every bench/*.bench.ts and prints its rows.
+// With --json, stdout carries the JSON array and nothing else: while the benchmarks run, anything
+// they (or a library under them: esptool-js traces with console.log) write to stdout goes to stderr.
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { BenchRow } from './harness.ts';
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], dir = dirname(fileURLToPath(import.meta.url))): Promise<number> {
   const json = argv.includes('--json');
   const onlyAt = argv.indexOf('--only');
   const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort();
+  const files = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort();
   const rows: BenchRow[] = [];
-  for (const file of files) {
-    if (only && !file.includes(only)) continue;
-    const mod = (await import(join(here, file))) as { default: () => Promise<BenchRow[]> };
-    if (!json) console.error(`running ${file} ...`);
-    const got = await mod.default();
-    rows.push(...got);
-    if (!json) for (const r of got) printRow(r);
+  const stdoutWrite = process.stdout.write;
+  const { log, info, debug } = console;
+  if (json) {
+    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+    console.log = console.info = console.debug = console.error.bind(console);
   }
-  if (json) console.log(JSON.stringify(rows, null, 2));
+  try {
+    for (const file of files) {
+      if (only && !file.includes(only)) continue;
+      console.error(`running ${file} ...`);
+      const mod = (await import(join(dir, file))) as { default: () => Promise<BenchRow[]> };
+      const got = await mod.default();
+      rows.push(...got);
+      if (!json) for (const r of got) printRow(r);
+    }
+  } finally {
+    process.stdout.write = stdoutWrite;
+    Object.assign(console, { log, info, debug });
+  }
+  if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   return 0;
 }
 

@@ -1,21 +1,35 @@
 // node:crypto behind the protocol's OTA interfaces (SignatureVerifier, HashFactory): the host's
 // fast path for checking packages, shared by `canopy flash --ota`, the OTA tools and the V8 simulator.
-import { createHash, createPublicKey, verify } from 'node:crypto';
-import { ALG_ES256 } from '../protocol/ota/cose.ts';
+import { createHash, createPublicKey, hash, verify, type Hash, type KeyObject } from 'node:crypto';
+import { ALG_ES256, type CoseAlg } from '../protocol/ota/cose.ts';
+import type { Hash as ProtocolHash, HashFactory } from '../protocol/ota/sha256.ts';
 import type { SignatureVerifier } from '../protocol/ota/verifier.ts';
 
 const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
+// Parsing a public key costs more than the verify itself (a third of a 1.5 MB SHA-256 pass);
+// a trust store holds a handful, so they are parsed once. Bounded all the same.
+const publicKeys = new Map<string, KeyObject>();
+
+function publicKeyObject(alg: CoseAlg, publicKey: Uint8Array): KeyObject {
+  const id = `${alg}:${Buffer.from(publicKey).toString('hex')}`;
+  let key = publicKeys.get(id);
+  if (!key) {
+    const prefix = alg === ALG_ES256 ? P256_SPKI_PREFIX : ED25519_SPKI_PREFIX;
+    key = createPublicKey({ key: Buffer.concat([prefix, publicKey]), format: 'der', type: 'spki' });
+    if (publicKeys.size >= 64) publicKeys.clear();
+    publicKeys.set(id, key);
+  }
+  return key;
+}
+
 /** node:crypto behind the protocol's SignatureVerifier. */
 export const nodeVerifier: SignatureVerifier = {
   verify(alg, publicKey, message, signature) {
     try {
-      if (alg === ALG_ES256) {
-        const key = createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-        return verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature);
-      }
-      const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+      const key = publicKeyObject(alg, publicKey);
+      if (alg === ALG_ES256) return verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature);
       return verify(null, message, key, signature);
     } catch {
       return false;
@@ -23,13 +37,19 @@ export const nodeVerifier: SignatureVerifier = {
   },
 };
 
-/** node:crypto SHA-256 in the protocol's HashFactory shape. */
-export const nodeHash = () => {
-  const h = createHash('sha256');
+/** node:crypto SHA-256 in the protocol's HashFactory shape, with its copy and one-shot. */
+export const nodeHash: HashFactory = Object.assign(() => nodeSha256(createHash('sha256')), {
+  once: (b: Uint8Array) => asBytes(hash('sha256', b, 'buffer')),
+});
+
+function nodeSha256(h: Hash): ProtocolHash {
   return {
     update(b: Uint8Array) {
       h.update(b);
     },
-    digest: () => new Uint8Array(h.digest()),
+    digest: () => asBytes(h.digest()),
+    copy: () => nodeSha256(h.copy()),
   };
-};
+}
+
+const asBytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.length);

@@ -2,6 +2,7 @@
 // ('ieee-p1363'), which is what COSE wants and what the device's verifier reads.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { ALG_EDDSA, ALG_ES256, encodeProtected, sigStructure, type CoseAlg, type CoseSignature } from '../protocol/ota/cose.ts';
+import type { Hash as ProtocolHash, HashFactory } from '../protocol/ota/sha256.ts';
 import { kidOf } from '../protocol/ota/trust.ts';
 
 export type KeyAlgName = 'ES256' | 'EdDSA';

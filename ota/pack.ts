@@ -1,10 +1,8 @@
 // Packing: read the ESP-IDF image, fill the manifest's ESP fields from it (refusing a bad image
 // with its reason), build the chunk table, sign, frame. The offline path splits the same steps:
 // `manifestFor` writes the bytes to sign, `signManifest` runs where the key lives, `assemble` joins.
-import { createHash } from 'node:crypto';
-import { buildChunkTable, espFieldsOf } from '../protocol/ota/chunks.ts';
+import { digestPayload, digestWith, espFieldsOf } from '../protocol/ota/chunks.ts';
 import type { CoseSignature } from '../protocol/ota/cose.ts';
-import { parseEspImage } from '../protocol/ota/esp-image.ts';
 import { encodeManifest, MANIFEST_VERSION, type Manifest } from '../protocol/ota/manifest.ts';
 import { buildPackage, encodeEnvelope } from '../protocol/ota/package.ts';
 import { signManifest, type SigningKey } from './keys.ts';
@@ -35,18 +33,18 @@ export interface Unsigned {
 }
 
 export function manifestFor(image: Uint8Array, o: PackOptions): Unsigned {
-  const info = parseEspImage(image); // throws OtaError('esp-image' | 'size') with the exact detail
   const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const table = chunkSize > 0 ? buildChunkTable(image, chunkSize, nodeHash) : new Uint8Array(0);
+  // One pass: the parse (throws OtaError('esp-image' | 'size') with the exact detail), digest, chunk table.
+  const { info, sha256, table } = digestPayload(image, chunkSize, nodeHash);
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     seq: o.seq,
     vendor: idBytes(o.vendor),
     class: idBytes(o.class),
     size: image.length,
-    sha256: new Uint8Array(createHash('sha256').update(image).digest()),
+    sha256,
     ...espFieldsOf(info),
-    ...(chunkSize > 0 ? { chunkSize, chunkTableSha256: new Uint8Array(createHash('sha256').update(table).digest()) } : {}),
+    ...(chunkSize > 0 ? { chunkSize, chunkTableSha256: digestWith(nodeHash, table) } : {}),
     ...(o.devices ? { devices: o.devices } : {}),
     ...(o.expires !== undefined ? { expires: o.expires } : {}),
     ...(o.minSeq !== undefined ? { minSeq: o.minSeq } : {}),

@@ -135,7 +135,8 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
       const inject = (fault: Fault) => scheduleFault({ ...fault, atMs: clock.now() }, ctx);
       options.onStarted?.({ brokerUrl, fleet: f, observer, clock, inject });
       if (clock instanceof VirtualClock) await runVirtual(clock, activity, scenario.durationMs, options.signal);
-      else await waitReal(wallMs, options.signal);
+      else if (options.untilAborted) await waitReal(Infinity, options.signal);
+      else await f.runFor(scenario.durationMs, options.signal); // device time, from each device's own boot
       await f.stop();
       // The observer keeps real time: after a broker restart it may still be backing off while
       // the broker holds messages for it. Give it until everything sent at QoS 1/2 has arrived

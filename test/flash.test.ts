@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlashError } from '../host/flash/errors.ts';
 import { BOARD_PATH, fakeBoard, flashCli, folder, noise } from './support/fake-esp32/board.ts';
-import { OP } from './support/fake-esp32/rom.ts';
+import { OP } from '../sim/fake-esp32/rom.ts';
 
 const FIXTURES = resolve(import.meta.dirname, '../../shared/fixtures/esp-idf');
 

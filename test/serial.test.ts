@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runSerial } from '../cli/commands/serial.ts';
 import { LineStamper } from '../host/serial/monitor.ts';
 import { fakeBoard } from './support/fake-esp32/board.ts';
-import { PtyPair } from './support/fake-esp32/pty.ts';
-import { FakeEsp32 } from './support/fake-esp32/rom.ts';
+import { PtyPair } from '../sim/fake-esp32/pty.ts';
+import { FakeEsp32 } from '../sim/fake-esp32/rom.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const at = (ms: number) => new Date(2026, 0, 1, 12, 0, 0, ms);

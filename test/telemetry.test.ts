@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decode as cborx } from 'cbor-x';
-import { decodeMotionEvent, decodeSample, encodeMotionEvent, encodeSample, TelemetryError, type Sample } from '../protocol/telemetry.ts';
+import { decodeMotionEvent, decodeSample, decodeSampleGeneric, encodeMotionEvent, encodeSample, TelemetryError, type Sample } from '../protocol/telemetry.ts';
 import { CommandError, decodeCommand, encodeCommand } from '../protocol/commands.ts';
 import { Topics, TopicError } from '../protocol/topics.ts';
 import { encode } from '../protocol/cbor/index.ts';
@@ -68,6 +68,39 @@ describe('telemetry sample', () => {
     for (const h of ['', '86000000000000', '88000000000000000000', '870000f93e00f6f6f400', '87187b1a6553f10018d71901c419012cf50000', 'a0']) {
       expect(() => decodeSample(unhex(h))).toThrow(TelemetryError);
     }
+  });
+
+  it('the fast decode path agrees with the generic strict one on every input: same sample or same error', () => {
+    const outcome = (f: (b: Uint8Array) => Sample, b: Uint8Array) => {
+      try {
+        return { ok: f(b) };
+      } catch (err) {
+        return { error: (err as Error).message, telemetry: err instanceof TelemetryError };
+      }
+    };
+    const seeds = golden.map(([, , h]) => unhex(h));
+    const interesting = [0x00, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1f, 0x20, 0x37, 0x38, 0x39, 0x3a, 0x87, 0x9f, 0xf4, 0xf5, 0xf6, 0xf7, 0xf9, 0xfa, 0xff];
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 30 }),
+          fc.tuple(
+            fc.constantFrom(...seeds),
+            fc.array(fc.tuple(fc.nat(30), fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...interesting))), { maxLength: 3 }),
+            fc.integer({ min: -3, max: 3 }),
+          ).map(([seed, flips, resize]) => {
+            const b = new Uint8Array(Math.max(0, seed.length + resize));
+            b.set(seed.subarray(0, b.length));
+            for (const [i, x] of flips) if (i < b.length) b[i] = x;
+            return b;
+          }),
+        ),
+        (b) => {
+          expect(outcome(decodeSample, b)).toEqual(outcome(decodeSampleGeneric, b));
+        },
+      ),
+      { numRuns: 20000 },
+    );
   });
 
   it('motion events round-trip', () => {

@@ -4,8 +4,9 @@
 // here, where it is known which file and which step failed.
 
 import { createHash } from 'node:crypto';
-import { ESPError, ESPLoader, Transport, UnexpectedChipIdError, UnexpectedChipMagicError, type IEspLoaderTerminal } from 'esptool-js';
+import { ClassicReset, ESPError, ESPLoader, Transport, UnexpectedChipIdError, UnexpectedChipMagicError, type IEspLoaderTerminal } from 'esptool-js';
 import { hex } from '../../protocol/ota/le.ts';
+import { deflateImage, type Deflated } from './deflate.ts';
 import { FlashError } from './errors.ts';
 import type { FlashEntry, FlashPlan } from './plan.ts';
 import type { WebSerialPort } from './web-serial.ts';
@@ -107,8 +108,33 @@ function buildHint(chipName: string): string {
 // that is already out of reset.) Without modem lines (a pty) this does nothing, as it must.
 async function hardReset(port: WebSerialPort): Promise<void> {
   await port.setSignals({ dataTerminalReady: false, requestToSend: true });
+  if (!port.signalsWork) return;
   await new Promise((resolve) => setTimeout(resolve, 100));
   await port.setSignals({ requestToSend: false });
+}
+
+// How long the line must stay silent before stale replies count as drained: the ROM sends its
+// repeated answers back to back, and 30 ms is above the 16 ms latency timer of FTDI bridges.
+export const DRAIN_QUIET_MS = 30;
+
+/** esptool-js's ClassicReset, minus its 150 ms of sleeps on a port that has no DTR/RTS to pulse. */
+class LineAwareReset extends ClassicReset {
+  constructor(
+    private readonly port: WebSerialPort,
+    transport: Transport,
+    resetDelay: number,
+  ) {
+    super(transport, resetDelay);
+  }
+
+  override async reset(): Promise<void> {
+    await this.transport.setSignals(false, true);
+    if (!this.port.signalsWork) return; // a pty or CDC port without lines: nothing is reset, so nothing to wait for
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await this.transport.setSignals(true, false);
+    await new Promise((resolve) => setTimeout(resolve, this.resetDelay));
+    await this.transport.setSignals(false, false);
+  }
 }
 
 export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Promise<FlashReport> {
@@ -118,10 +144,32 @@ export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Prom
   const compress = options.compress ?? true;
   const verify = options.verify ?? true;
   const port = options.port;
+  // Compressing starts now, on the thread pool, and is done long before the stub is running.
+  const deflated = compress ? plan.entries.map((e) => deflateImage(padded(e.data))) : [];
+  for (const d of deflated) d.catch(() => {}); // awaited (and reported) where the file is written
   const transport = new Transport(port as unknown as ConstructorParameters<typeof Transport>[0]);
   // Transport prints some trace lines with console.log whatever its tracing flag says.
   transport.trace = (line: string) => log(line);
-  const loader = new ESPLoader({ transport, baudrate: baud, romBaudrate: ROM_BAUD, terminal: terminal(log) });
+  transport.drainInput = async (_quietMs?: number, maxMs = 400) => {
+    await port.quiet(DRAIN_QUIET_MS, maxMs);
+    transport.flushInput();
+  };
+  // Transport.read polls its buffer with 1 ms sleeps, a timer tick (often 1–2 ms) per reply on top
+  // of the reply itself; waiting for the port's data event first makes the poll find the bytes.
+  const read = transport.read.bind(transport);
+  // (A timeout leaves read() a 0 ms wait, so it fails as its own timeout would.)
+  transport.read = async (timeout: number) => {
+    const buffered = () => transport.inWaiting() > 0;
+    if (!buffered()) await port.nextInput(timeout, buffered);
+    return read(buffered() ? timeout : 0);
+  };
+  const loader = new ESPLoader({
+    transport,
+    baudrate: baud,
+    romBaudrate: ROM_BAUD,
+    terminal: terminal(log),
+    resetConstructors: { classicReset: (t, delay) => new LineAwareReset(port, t, delay) },
+  });
   try {
     try {
       await loader.detectChip('default_reset', options.connectAttempts ?? 7);
@@ -172,7 +220,7 @@ export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Prom
         throw new FlashError('write-failed', `erasing the flash failed: ${message(err)}`);
       }
     }
-    for (const [index, entry] of plan.entries.entries()) report.files.push(await writeOne(loader, index, entry, compress, verify, options));
+    for (const [index, entry] of plan.entries.entries()) report.files.push(await writeOne(loader, index, entry, deflated[index], verify, options));
     report.bytes = report.files.reduce((n, f) => n + f.bytes, 0);
     report.compressedBytes = report.files.reduce((n, f) => n + f.compressedBytes, 0);
     if (!options.noReset) await hardReset(port);
@@ -183,18 +231,20 @@ export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Prom
   }
 }
 
-async function writeOne(loader: ESPLoader, index: number, entry: FlashEntry, compress: boolean, verify: boolean, options: FlashRunOptions): Promise<FileReport> {
+async function writeOne(loader: ESPLoader, index: number, entry: FlashEntry, deflated: Promise<Deflated> | undefined, verify: boolean, options: FlashRunOptions): Promise<FileReport> {
   const data = padded(entry.data);
   const t0 = performance.now();
   let compressedBytes = data.length;
   try {
-    await loader.writeFlash({
+    if (deflated) {
+      compressedBytes = await writeCompressed(loader, data, entry.address, await deflated, options.log, (sent, total) => options.onProgress?.({ index, entry, sent, total }));
+    } else await loader.writeFlash({
       fileArray: [{ data, address: entry.address }],
       flashMode: 'keep',
       flashFreq: 'keep',
       flashSize: 'keep',
       eraseAll: false,
-      compress,
+      compress: false,
       reportProgress: (_i, sent, total) => {
         compressedBytes = total;
         options.onProgress?.({ index, entry, sent, total });
@@ -221,4 +271,39 @@ async function writeOne(loader: ESPLoader, index: number, entry: FlashEntry, com
     }
   }
   return { name: entry.name, address: entry.address, bytes: data.length, compressedBytes, seconds: (performance.now() - t0) / 1000, md5: expected, verified: verify };
+}
+
+/**
+ * writeFlash's compressed path with the same commands, block size, retries and timeouts, but the
+ * image deflated by node:zlib (see deflate.ts). The stub acknowledges a block on receipt and writes
+ * it while the next one arrives, so each block's timeout covers the previous block's flash write.
+ */
+async function writeCompressed(
+  loader: ESPLoader,
+  data: Uint8Array,
+  address: number,
+  d: Deflated,
+  log: ((line: string) => void) | undefined,
+  progress: (sent: number, total: number) => void,
+): Promise<number> {
+  const { compressed } = d;
+  const t0 = performance.now();
+  const blockSize = loader.FLASH_WRITE_SIZE;
+  const inflated = await d.inflatedPerBlock(blockSize);
+  const blockTimeout = (bytes: number) => Math.max(loader.DEFAULT_TIMEOUT, loader.timeoutPerMb(loader.ERASE_WRITE_TIMEOUT_PER_MB, bytes));
+  const blocks = await loader.flashDeflBegin(data.length, compressed.length, address);
+  progress(0, compressed.length);
+  let timeout = 5000;
+  for (let seq = 0; seq < blocks; seq++) {
+    const block = compressed.subarray(seq * blockSize, (seq + 1) * blockSize);
+    // The ROM (no stub) writes before it acknowledges; the stub after.
+    if (!loader.IS_STUB) timeout = blockTimeout(inflated[seq]);
+    await loader.flashDeflBlock(block, seq, timeout);
+    if (loader.IS_STUB) timeout = blockTimeout(inflated[seq]);
+    progress(Math.min(compressed.length, (seq + 1) * blockSize), compressed.length);
+  }
+  if (loader.IS_STUB) await loader.flashDeflFinish(false, timeout);
+  // esptool's own line, for --verbose and for bench/flash.bench.ts to set beside esptool.py's.
+  log?.(`Wrote ${data.length} bytes (${compressed.length} compressed) at ${hex(address)} in ${((performance.now() - t0) / 1000).toFixed(3)} seconds.`);
+  return compressed.length;
 }

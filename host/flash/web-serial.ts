@@ -39,6 +39,10 @@ export class WebSerialPort {
   // serialport's set() writes every line on each call, so the lines not named keep their state here.
   private dtr = false;
   private rts = false;
+  // When the last byte came in, and who waits for the line to fall quiet (see quiet()).
+  private lastInput = 0;
+  private quietWaiters = new Set<() => void>();
+  private inputWaiters = new Set<() => void>();
 
   constructor(
     readonly path: string,
@@ -61,6 +65,9 @@ export class WebSerialPort {
     this.port = port;
     let onData: ((chunk: Buffer) => void) | undefined;
     const keep = (chunk: Buffer) => {
+      this.lastInput = performance.now();
+      for (const wake of this.quietWaiters) wake();
+      for (const wake of this.inputWaiters) wake();
       const both = new Uint8Array(this.recent.length + chunk.length);
       both.set(this.recent);
       both.set(chunk, this.recent.length);
@@ -96,6 +103,52 @@ export class WebSerialPort {
         await call((cb) => port.write(Buffer.from(chunk), cb));
         await call((cb) => port.drain(cb));
       },
+    });
+  }
+
+  /**
+   * Resolves once no byte has arrived for `quietMs` (or after `maxMs` in all). esptool-js drains
+   * stale replies by sleeping in 100 ms steps until its buffer stops growing, which costs at least
+   * 200 ms each time even when the line is silent; this waits on the data events instead.
+   */
+  quiet(quietMs: number, maxMs: number): Promise<void> {
+    const deadline = performance.now() + maxMs;
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const arm = () => {
+        if (timer) clearTimeout(timer);
+        const now = performance.now();
+        const wait = Math.min(Math.max(0, this.lastInput + quietMs - now), deadline - now);
+        if (wait <= 0) return done();
+        timer = setTimeout(arm, wait);
+      };
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        this.quietWaiters.delete(arm);
+        resolve();
+      };
+      this.quietWaiters.add(arm);
+      arm();
+    });
+  }
+
+  /**
+   * Resolves true once the next chunk has arrived and been handed to the reader (one macrotask
+   * later: the stream delivers it through promise jobs), or once `ready()` holds at a macrotask
+   * boundary (a chunk delivered just before this call is only then in the reader's buffer); false
+   * after `timeoutMs` without either.
+   */
+  nextInput(timeoutMs: number, ready: () => boolean = () => false): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const settle = (got: boolean) => {
+        clearTimeout(timer);
+        this.inputWaiters.delete(wake);
+        resolve(got);
+      };
+      const wake = () => setImmediate(() => settle(true));
+      const timer = setTimeout(() => settle(ready()), timeoutMs);
+      this.inputWaiters.add(wake);
+      setImmediate(() => ready() && settle(true));
     });
   }
 

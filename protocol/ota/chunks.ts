@@ -9,11 +9,19 @@ import { EspImageStreamParser, type EspImageInfo } from './esp-image';
 import type { Manifest } from './manifest';
 import { equalBytes } from './bytes';
 import { OtaError } from './reasons';
-import { Sha256, sha256 } from './sha256';
+import { Sha256, type Hash, type HashFactory } from './sha256';
 
 /** A SHA-256 implementation: the device injects its native digest, the host node:crypto. */
-export type HashFactory = () => { update(bytes: Uint8Array): unknown; digest(): Uint8Array };
+export type { Hash, HashFactory } from './sha256';
 export const pureHash: HashFactory = () => new Sha256();
+
+/** SHA-256 of one whole buffer with `hash`. */
+export function digestWith(hash: HashFactory, bytes: Uint8Array): Uint8Array {
+  if (hash.once) return hash.once(bytes);
+  const h = hash();
+  h.update(bytes);
+  return h.digest();
+}
 
 export function chunkCount(size: number, chunkSize: number): number {
   return Math.ceil(size / chunkSize);
@@ -22,28 +30,24 @@ export function chunkCount(size: number, chunkSize: number): number {
 export function buildChunkTable(payload: Uint8Array, chunkSize: number, hash: HashFactory = pureHash): Uint8Array {
   const n = chunkCount(payload.length, chunkSize);
   const table = new Uint8Array(n * 32);
-  for (let i = 0; i < n; i++) {
-    const h = hash();
-    h.update(payload.subarray(i * chunkSize, (i + 1) * chunkSize));
-    table.set(h.digest(), i * 32);
-  }
+  for (let i = 0; i < n; i++) table.set(digestWith(hash, payload.subarray(i * chunkSize, (i + 1) * chunkSize)), i * 32);
   return table;
 }
 
 /** Checks the table against the signed manifest; throws 'chunk'. */
-export function checkChunkTable(table: Uint8Array, m: Manifest): void {
+export function checkChunkTable(table: Uint8Array, m: Manifest, hash: HashFactory = pureHash): void {
   if (m.chunkSize === undefined || m.chunkTableSha256 === undefined) {
     if (table.length !== 0) throw new OtaError('chunk', 'package has a chunk table but the manifest declares none');
     return;
   }
   const want = chunkCount(m.size, m.chunkSize) * 32;
   if (table.length !== want) throw new OtaError('chunk', `chunk table is ${table.length} bytes, the manifest implies ${want}`);
-  if (!equalBytes(sha256(table), m.chunkTableSha256)) throw new OtaError('chunk', 'chunk table digest does not match the manifest');
+  if (!equalBytes(digestWith(hash, table), m.chunkTableSha256)) throw new OtaError('chunk', 'chunk table digest does not match the manifest');
 }
 
 /** Verifies chunk `index` of a payload against the table; throws 'chunk'. */
-export function checkChunk(table: Uint8Array, index: number, bytes: Uint8Array): void {
-  const d = sha256(bytes);
+export function checkChunk(table: Uint8Array, index: number, bytes: Uint8Array, hash: HashFactory = pureHash): void {
+  const d = digestWith(hash, bytes);
   for (let i = 0; i < 32; i++) {
     if (d[i] !== table[index * 32 + i]) throw new OtaError('chunk', `chunk ${index} does not match its digest`);
   }
@@ -72,78 +76,140 @@ export function crossCheckEsp(info: EspImageInfo, m: Manifest): void {
   if (info.totalLength !== m.size) throw new OtaError('esp-mismatch', `image is ${info.totalLength} bytes, manifest says ${m.size}`);
 }
 
-type Hash = ReturnType<HashFactory>;
-
-export class PayloadChecker {
+/**
+ * One pass over a payload: its SHA-256, the SHA-256 of each chunk, and the ESP image parse, every
+ * byte read once. When the hash can be copied (node:crypto), the image's appended SHA-256 is
+ * checked against a copy of the whole-payload hash taken where that hash begins, instead of
+ * hashing the image a second time. PayloadChecker compares what this computes; digestPayload
+ * (packing) collects it.
+ */
+class PayloadPass {
+  readonly esp: EspImageStreamParser;
+  espError: OtaError | undefined;
   private readonly whole: Hash;
-  private readonly esp = new EspImageStreamParser();
-  private espError: OtaError | undefined;
+  private wholeFed = 0; // bytes given to `whole` so far
+  private current: Uint8Array = new Uint8Array(0); // the bytes being pushed, from offset currentStart
+  private currentStart = 0;
   private chunk: Hash | undefined;
   private chunkIndex = 0;
   private chunkHave = 0;
-  private received = 0;
+  received = 0;
 
   constructor(
-    private readonly manifest: Manifest,
-    private readonly table: Uint8Array,
-    private readonly hash: HashFactory = pureHash,
+    private readonly size: number,
+    private readonly chunkSize: number | undefined,
+    private readonly hash: HashFactory,
+    private readonly onChunk: (index: number, digest: Uint8Array) => void,
   ) {
     this.whole = hash();
-    if (manifest.chunkSize !== undefined) this.chunk = hash();
+    const shared = typeof this.whole.copy === 'function';
+    this.esp = new EspImageStreamParser(shared ? { prefixDigest: (end) => this.prefixDigest(end) } : { hash });
   }
 
-  get bytesReceived(): number {
-    return this.received;
+  // The parser asks while it consumes `current`; the whole hash has seen everything before it.
+  private prefixDigest(end: number): Uint8Array {
+    this.whole.update(this.current.subarray(this.wholeFed - this.currentStart, end - this.currentStart));
+    this.wholeFed = end;
+    return (this.whole.copy as () => Hash)().digest();
   }
 
   push(bytes: Uint8Array): void {
-    const room = this.manifest.size - this.received;
-    if (bytes.length > room) throw new OtaError('trailing', `payload is longer than the ${this.manifest.size} bytes the manifest declares`);
+    const room = this.size - this.received;
+    if (bytes.length > room) throw new OtaError('trailing', `payload is longer than the ${this.size} bytes the manifest declares`);
+    const start = this.received;
     this.received += bytes.length;
-    this.whole.update(bytes);
-    const cs = this.manifest.chunkSize;
-    if (cs !== undefined) {
-      let i = 0;
-      while (i < bytes.length) {
-        const take = Math.min(cs - this.chunkHave, bytes.length - i);
-        (this.chunk as Hash).update(bytes.subarray(i, i + take));
-        this.chunkHave += take;
-        i += take;
-        if (this.chunkHave === cs || (this.received === this.manifest.size && i === bytes.length)) this.endChunk();
-      }
-    }
     if (!this.espError) {
+      this.current = bytes;
+      this.currentStart = start;
       try {
         this.esp.push(bytes);
       } catch (e) {
         if (!(e instanceof OtaError)) throw e;
         this.espError = e;
+      } finally {
+        this.current = new Uint8Array(0);
+      }
+    }
+    if (this.wholeFed < this.received) {
+      this.whole.update(this.wholeFed === start ? bytes : bytes.subarray(this.wholeFed - start));
+      this.wholeFed = this.received;
+    }
+    const cs = this.chunkSize;
+    if (cs === undefined) return;
+    let i = 0;
+    while (i < bytes.length) {
+      const take = Math.min(cs - this.chunkHave, bytes.length - i);
+      const piece = bytes.subarray(i, i + take);
+      i += take;
+      const last = this.received === this.size && i === bytes.length;
+      if (this.chunkHave === 0 && (take === cs || last)) {
+        this.onChunk(this.chunkIndex++, digestWith(this.hash, piece)); // a whole chunk in one piece
+        continue;
+      }
+      (this.chunk ??= this.hash()).update(piece);
+      this.chunkHave += take;
+      if (this.chunkHave === cs || last) {
+        const d = this.chunk.digest();
+        this.chunk = undefined;
+        this.chunkHave = 0;
+        this.onChunk(this.chunkIndex++, d);
       }
     }
   }
 
-  private endChunk(): void {
-    const d = (this.chunk as Hash).digest();
-    const at = this.chunkIndex * 32;
-    for (let k = 0; k < 32; k++) {
-      if (d[k] !== this.table[at + k]) throw new OtaError('chunk', `chunk ${this.chunkIndex} does not match its digest`);
-    }
-    this.chunkIndex++;
-    this.chunkHave = 0;
-    this.chunk = this.hash();
+  digest(): Uint8Array {
+    return this.whole.digest();
+  }
+}
+
+export class PayloadChecker {
+  private readonly pass: PayloadPass;
+
+  constructor(
+    private readonly manifest: Manifest,
+    table: Uint8Array,
+    hash: HashFactory = pureHash,
+  ) {
+    this.pass = new PayloadPass(manifest.size, manifest.chunkSize, hash, (index, d) => {
+      const at = index * 32;
+      for (let k = 0; k < 32; k++) {
+        if (d[k] !== table[at + k]) throw new OtaError('chunk', `chunk ${index} does not match its digest`);
+      }
+    });
+  }
+
+  get bytesReceived(): number {
+    return this.pass.received;
+  }
+
+  push(bytes: Uint8Array): void {
+    this.pass.push(bytes);
   }
 
   /** Size, digest, image structure, then the manifest's ESP fields, in that order. */
   finish(): EspImageInfo {
-    if (this.received < this.manifest.size) {
-      throw new OtaError('truncated', `payload is ${this.received} bytes, the manifest declares ${this.manifest.size}`);
+    const received = this.pass.received;
+    if (received < this.manifest.size) {
+      throw new OtaError('truncated', `payload is ${received} bytes, the manifest declares ${this.manifest.size}`);
     }
-    if (!equalBytes(this.whole.digest(), this.manifest.sha256)) throw new OtaError('digest', 'payload SHA-256 does not match the manifest');
-    if (this.espError) throw this.espError;
-    const info = this.esp.finish();
+    if (!equalBytes(this.pass.digest(), this.manifest.sha256)) throw new OtaError('digest', 'payload SHA-256 does not match the manifest');
+    if (this.pass.espError) throw this.pass.espError;
+    const info = this.pass.esp.finish();
     crossCheckEsp(info, this.manifest);
     return info;
   }
+}
+
+/**
+ * What packing needs from an image, in one pass: the parse (a bad image throws its OtaError), the
+ * payload's SHA-256 and the chunk table (empty for chunkSize 0).
+ */
+export function digestPayload(payload: Uint8Array, chunkSize: number, hash: HashFactory = pureHash): { info: EspImageInfo; sha256: Uint8Array; table: Uint8Array } {
+  const table = new Uint8Array(chunkSize > 0 ? chunkCount(payload.length, chunkSize) * 32 : 0);
+  const pass = new PayloadPass(payload.length, chunkSize > 0 ? chunkSize : undefined, hash, (index, d) => table.set(d, index * 32));
+  pass.push(payload);
+  if (pass.espError) throw pass.espError;
+  return { info: pass.esp.finish(), sha256: pass.digest(), table };
 }
 
 /** Checks a whole in-memory payload: the CLI's and the tests' path, same order as the device. */

@@ -17,7 +17,7 @@ import {
 import { hex, u16, u32 } from './le';
 import { OtaError } from './reasons';
 import { equalBytes } from './bytes';
-import { Sha256 } from './sha256';
+import { Sha256, type Hash, type HashFactory } from './sha256';
 
 export type { EspAppDescriptor } from './esp-app-desc';
 export type { SecureBootSignatureBlock } from './esp-secure-boot';
@@ -48,6 +48,14 @@ export interface EspImageOptions {
   verifyHash?: boolean;
   /** Partition size in bytes: more input than this is reason 'size'. */
   maxSize?: number;
+  /** The SHA-256 the appended hash is checked with (default the pure-TypeScript one). */
+  hash?: HashFactory;
+  /**
+   * For a caller that hashes the whole stream anyway (PayloadChecker): called once, when the
+   * appended SHA-256 begins at offset `end`, for the digest of bytes 0..end-1. The parser then
+   * hashes nothing itself, and the image is read once instead of twice.
+   */
+  prefixDigest?: (end: number) => Uint8Array;
 }
 
 export interface EspImageHeader {
@@ -103,6 +111,9 @@ export class EspImageStreamParser {
   private readonly requireAppDescriptor: boolean;
   private readonly verifyHash: boolean;
   private readonly maxSize: number;
+  private readonly hash: HashFactory | undefined;
+  private readonly prefixDigest: ((end: number) => Uint8Array) | undefined;
+  private expectedDigest: Uint8Array | undefined;
 
   private stage: Stage = 'header';
   private offset = 0;
@@ -118,7 +129,7 @@ export class EspImageStreamParser {
   private readonly segments: EspSegment[] = [];
   private segmentLeft = 0;
   private xor = CHECKSUM_SEED;
-  private hasher: Sha256 | undefined;
+  private hasher: Hash | undefined;
   private readonly desc = new Uint8Array(APP_DESC_LENGTH);
   private descHave = 0;
   private descriptor: AppDescriptorOutcome | undefined;
@@ -134,6 +145,8 @@ export class EspImageStreamParser {
     this.requireAppDescriptor = options.requireAppDescriptor ?? true;
     this.verifyHash = options.verifyHash ?? true;
     this.maxSize = options.maxSize ?? Infinity;
+    this.hash = options.hash;
+    this.prefixDigest = options.prefixDigest;
   }
 
   /** The header once its 24 bytes are in, so a device can cross-check a manifest early. */
@@ -247,7 +260,10 @@ export class EspImageStreamParser {
     switch (this.stage) {
       case 'header':
         this.parsedHeader = this.parseHeader(s);
-        if (this.parsedHeader.hashAppended && this.verifyHash) this.hasher = new Sha256().update(s);
+        if (this.parsedHeader.hashAppended && this.verifyHash && !this.prefixDigest) {
+          this.hasher = this.hash ? this.hash() : new Sha256();
+          this.hasher.update(s);
+        }
         this.scratch = new Uint8Array(32);
         this.expect('segment-header', SEGMENT_HEADER_LENGTH);
         return;
@@ -262,13 +278,15 @@ export class EspImageStreamParser {
         if (this.checksum !== this.xor) {
           throw this.fail(`checksum mismatch: stored ${hex(this.checksum, 2)}, computed ${hex(this.xor, 2)}`);
         }
-        if (this.parsedHeader?.hashAppended) this.expect('hash', 32);
-        else this.imageEnd();
+        if (this.parsedHeader?.hashAppended) {
+          if (this.verifyHash) this.expectedDigest = this.prefixDigest ? this.prefixDigest(this.offset) : (this.hasher as Hash).digest();
+          this.expect('hash', 32);
+        } else this.imageEnd();
         return;
       }
       case 'hash': {
         this.appendedSha256 = s.slice();
-        if (this.hasher && !equalBytes(this.hasher.digest(), this.appendedSha256)) {
+        if (this.expectedDigest && !equalBytes(this.expectedDigest, this.appendedSha256)) {
           throw this.fail('appended SHA-256 mismatch');
         }
         this.imageEnd();
@@ -320,9 +338,7 @@ export class EspImageStreamParser {
   private segmentData(chunk: Uint8Array, i: number): number {
     const take = Math.min(this.segmentLeft, chunk.length - i);
     const piece = chunk.subarray(i, i + take);
-    let x = this.xor;
-    for (let k = 0; k < piece.length; k++) x ^= piece[k];
-    this.xor = x;
+    this.xor = xorBytes(piece, this.xor);
     this.hasher?.update(piece);
     if (this.segments.length === 1 && this.descHave < APP_DESC_LENGTH) {
       const copy = piece.subarray(0, APP_DESC_LENGTH - this.descHave);
@@ -389,6 +405,27 @@ export class EspImageStreamParser {
   private fail(detail: string): OtaError {
     return new OtaError('esp-image', detail);
   }
+}
+
+/** `seed` XOR every byte of `b`: 32 bits at a time where aligned, as this runs over every image byte. */
+function xorBytes(b: Uint8Array, seed: number): number {
+  let x = seed;
+  let i = 0;
+  const n = b.length;
+  const head = Math.min(n, (4 - (b.byteOffset & 3)) & 3);
+  for (; i < head; i++) x ^= b[i];
+  const words = (n - i) >> 2;
+  if (words > 0) {
+    const w = new Int32Array(b.buffer, b.byteOffset + i, words);
+    let y = 0;
+    let k = 0;
+    for (; k + 4 <= words; k += 4) y ^= w[k] ^ w[k + 1] ^ w[k + 2] ^ w[k + 3];
+    for (; k < words; k++) y ^= w[k];
+    x ^= (y ^ (y >>> 8) ^ (y >>> 16) ^ (y >>> 24)) & 0xff;
+    i += words * 4;
+  }
+  for (; i < n; i++) x ^= b[i];
+  return x;
 }
 
 /** Parses a whole image held in memory; identical to streaming it through EspImageStreamParser. */

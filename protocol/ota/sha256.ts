@@ -1,6 +1,7 @@
 // Streaming SHA-256 (FIPS 180-4) in plain ES2022. The device swaps in Moddable's native `crypt`
 // Digest behind this same shape (update/digest), so keep the surface to exactly those two calls:
-// no clone, no hex helpers that the native object would lack.
+// no clone, no hex helpers that the native object would lack. (Hash below lets an implementation
+// that has them, node:crypto on the host, offer a copy and a one-shot; callers fall back without.)
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -124,3 +125,14 @@ function writeU32(out: Uint8Array, o: number, v: number): void {
   out[o + 2] = (v >>> 8) & 0xff;
   out[o + 3] = v & 0xff;
 }
+
+/** A SHA-256 in progress: this class, the device's native Digest, or node:crypto's on the host. */
+export interface Hash {
+  update(bytes: Uint8Array): unknown;
+  digest(): Uint8Array;
+  /** A copy of the state so far, where the implementation has one: one pass then serves two digests of nested prefixes. */
+  copy?(): Hash;
+}
+
+/** Makes a fresh Hash; `once`, where present, digests one whole buffer faster than update + digest. */
+export type HashFactory = (() => Hash) & { once?: (bytes: Uint8Array) => Uint8Array };

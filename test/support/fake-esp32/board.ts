@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runFlash } from '../../../cli/commands/flash.ts';
 import type { OtaPayloadStep } from '../../../host/flash/ota-input.ts';
-import { fakeBinding, type FakeUsbDevice } from './binding.ts';
-import { FakeEsp32, type FakeEsp32Options } from './rom.ts';
+import { fakeBinding, type FakeUsbDevice } from '../../../sim/fake-esp32/binding.ts';
+import { FakeEsp32, type FakeEsp32Options } from '../../../sim/fake-esp32/rom.ts';
 
 export const BOARD_PATH = '/dev/ttyUSB0';
 

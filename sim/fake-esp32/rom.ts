@@ -12,7 +12,7 @@
 
 import { createHash } from 'node:crypto';
 import { constants, inflateSync } from 'node:zlib';
-import { u32 as le32 } from '../../../protocol/ota/le.ts';
+import { u32 as le32 } from '../../protocol/ota/le.ts';
 import { SlipDecoder, slipEncode } from './slip.ts';
 
 export const OP = {
