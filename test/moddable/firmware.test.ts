@@ -12,8 +12,8 @@ import { Topics } from '../../protocol/topics.ts';
 import { TestClient } from '../support/clients.ts';
 import { Mosquitto } from '../../host/mosquitto.ts';
 import { root } from '../support/device-bundle.ts';
-import { buildEsp32Xs, buildLin, builtModuleNames, Mcsim, preloadedModules, requireSdk, Xvfb, type LinBuild, type Sdk } from './support/sdk.ts';
-import { XsbugListener } from './support/xsbug.ts';
+import { buildEsp32Xs, buildLin, builtModuleNames, Mcsim, preloadedModules, requireSdk, Xvfb, type LinBuild, type Sdk } from '../../host/moddable/sdk.ts';
+import { XsbugListener } from '../../host/moddable/xsbug.ts';
 
 const DEVICE = 'moddable-ci';
 const topics = new Topics('canopy');

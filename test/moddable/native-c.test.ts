@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { clash, cleanNativeScratch, nativeRoot as root, natives, oldOtaSlot, otaSlot, sdkHeaders, syntaxCheck } from '../support/native-c.ts';
-import { requireSdk } from './support/sdk.ts';
+import { requireSdk } from '../../host/moddable/sdk.ts';
 
 afterAll(cleanNativeScratch);
 

@@ -1,12 +1,12 @@
-// The real Moddable SDK for `npm run test:moddable`: mcconfig builds of manifest.json into fresh
-// output folders, and the lin build run headless in the SDK's own mcsim (Xvfb + dbus-run-session,
-// mc.so in an autorun/ folder beside a copy of the mcsim binary, a private HOME). The recipe is
-// ../shared/notes/moddable.md's; docs/moddable.md says how to set the SDK up.
+// The real Moddable SDK, for `npm run test:moddable` and the firmware bench row: mcconfig builds
+// of manifest.json into fresh output folders, and the lin build run headless in the SDK's own mcsim
+// (Xvfb + dbus-run-session, mc.so in an autorun/ folder beside a copy of the mcsim binary, a private
+// HOME). docs/moddable.md says how to set the SDK up.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join, relative } from 'node:path';
-import { checkPrerequisites } from '../../../host/moddable/prerequisites.ts';
+import { checkPrerequisites } from './prerequisites.ts';
 
 export interface Sdk {
   moddable: string;
@@ -20,13 +20,13 @@ export function requireSdk(): Sdk {
   const env = { ...process.env, PATH: [bin, process.env.PATH ?? ''].join(delimiter) };
   const { problems } = checkPrerequisites('lin', { env, probe: probeVersion(env) });
   if (problems.length) {
-    throw new Error(`npm run test:moddable needs the Moddable SDK (see docs/moddable.md):\n  - ${problems.join('\n  - ')}`);
+    throw new Error(`this needs the Moddable SDK (see docs/moddable.md):\n  - ${problems.join('\n  - ')}`);
   }
   for (const tool of ['mcsim', 'xsl']) {
-    if (!existsSync(join(bin, tool))) throw new Error(`npm run test:moddable: ${join(bin, tool)} is missing; build the SDK's Linux tools (make in $MODDABLE/build/makefiles/lin)`);
+    if (!existsSync(join(bin, tool))) throw new Error(`${join(bin, tool)} is missing; build the SDK's Linux tools (make in $MODDABLE/build/makefiles/lin)`);
   }
   for (const tool of ['Xvfb', 'dbus-run-session']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`npm run test:moddable needs ${tool} (apt-get install xvfb dbus-daemon)`);
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`running the lin firmware in mcsim needs ${tool} (apt-get install xvfb dbus-daemon)`);
   }
   return { moddable: moddable!, env };
 }

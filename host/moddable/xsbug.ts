@@ -1,5 +1,5 @@
-// A minimal xsbug for the opt-in real-SDK suite: a debug build of the firmware connects to it
-// (XSBUG_PORT) and reports its trace output, every exception (we ask to break on exceptions and
+// A minimal xsbug, for the real-SDK suite and the firmware bench row: a debug build of the
+// firmware connects to it (XSBUG_PORT) and reports its trace output, every exception (we ask to break on exceptions and
 // answer each break with "go"), and its heap instruments once a second. That is how the suite sees
 // an XS exception at boot, and how it reads slots and chunks of the running firmware.
 //
