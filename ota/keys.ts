@@ -1,9 +1,8 @@
 // Host-side keys: generate, load and sign with node:crypto. ES256 signatures are raw r‖s
 // ('ieee-p1363'), which is what COSE wants and what the device's verifier reads.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { ALG_EDDSA, ALG_ES256, encodeProtected, sigStructure, type CoseAlg, type CoseSignature } from '../protocol/ota/cose.ts';
 import { kidOf } from '../protocol/ota/trust.ts';
-import type { SignatureVerifier } from '../protocol/ota/verifier.ts';
 
 export type KeyAlgName = 'ES256' | 'EdDSA';
 
@@ -44,32 +43,5 @@ export function signManifest(manifestBytes: Uint8Array, k: SigningKey): CoseSign
   return { alg: k.alg, kid: k.kid, protectedBytes, signature: new Uint8Array(signature) };
 }
 
-const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-
-/** node:crypto behind the protocol's SignatureVerifier. */
-export const nodeVerifier: SignatureVerifier = {
-  verify(alg, publicKey, message, signature) {
-    try {
-      if (alg === ALG_ES256) {
-        const key = createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-        return verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature);
-      }
-      const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-      return verify(null, message, key, signature);
-    } catch {
-      return false;
-    }
-  },
-};
-
-/** node:crypto SHA-256 in the protocol's HashFactory shape. */
-export const nodeHash = () => {
-  const h = createHash('sha256');
-  return {
-    update(b: Uint8Array) {
-      h.update(b);
-    },
-    digest: () => new Uint8Array(h.digest()),
-  };
-};
+// The node:crypto verifier and hash live below ota/ (the simulator's crypto bridge serves them too).
+export { nodeHash, nodeVerifier } from '../host/node-crypto.ts';

@@ -6,6 +6,7 @@
 import { DeviceFlash, type SimDevice, type SimDeviceEvent, type SimDeviceOptions } from '../sim-device.ts';
 import { openDeviceSocket, type DeviceSocket } from '../device-socket.ts';
 import { Bridge, json } from './bridge.ts';
+import { CryptoService } from './crypto-service.ts';
 import { GuestTimers } from './timers.ts';
 import { XsWorker, type XsWorkerOptions } from './worker.ts';
 import { NetOp } from '../../device/platform/xsnap-net.ts';
@@ -68,6 +69,8 @@ export class XsDevice implements SimDevice {
     bridge.handle('storage', (p) => this.serveStorage(p));
     bridge.handle('outbox', (p) => this.serveOutbox(p));
     bridge.handle('ota', (p) => this.serveOta(p));
+    const crypto = new CryptoService();
+    bridge.handle('crypto', (p) => crypto.serve(p));
     worker.exited.then(() => this.dropSockets());
     await worker.evaluate(this.options.code);
     if (this.options.loadOnly) return;

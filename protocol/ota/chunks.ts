@@ -9,11 +9,17 @@ import { EspImageStreamParser, type EspImageInfo } from './esp-image';
 import type { Manifest } from './manifest';
 import { equalBytes } from './bytes';
 import { OtaError } from './reasons';
-import { Sha256, sha256 } from './sha256';
+import { Sha256, type HashFactory } from './sha256';
 
-/** A SHA-256 implementation: the device injects its native digest, the host node:crypto. */
-export type HashFactory = () => { update(bytes: Uint8Array): unknown; digest(): Uint8Array };
+export type { HashFactory } from './sha256';
 export const pureHash: HashFactory = () => new Sha256();
+
+/** SHA-256 of `bytes` with `hash`. */
+export function digestOf(bytes: Uint8Array, hash: HashFactory = pureHash): Uint8Array {
+  const h = hash();
+  h.update(bytes);
+  return h.digest();
+}
 
 export function chunkCount(size: number, chunkSize: number): number {
   return Math.ceil(size / chunkSize);
@@ -22,28 +28,24 @@ export function chunkCount(size: number, chunkSize: number): number {
 export function buildChunkTable(payload: Uint8Array, chunkSize: number, hash: HashFactory = pureHash): Uint8Array {
   const n = chunkCount(payload.length, chunkSize);
   const table = new Uint8Array(n * 32);
-  for (let i = 0; i < n; i++) {
-    const h = hash();
-    h.update(payload.subarray(i * chunkSize, (i + 1) * chunkSize));
-    table.set(h.digest(), i * 32);
-  }
+  for (let i = 0; i < n; i++) table.set(digestOf(payload.subarray(i * chunkSize, (i + 1) * chunkSize), hash), i * 32);
   return table;
 }
 
 /** Checks the table against the signed manifest; throws 'chunk'. */
-export function checkChunkTable(table: Uint8Array, m: Manifest): void {
+export function checkChunkTable(table: Uint8Array, m: Manifest, hash?: HashFactory): void {
   if (m.chunkSize === undefined || m.chunkTableSha256 === undefined) {
     if (table.length !== 0) throw new OtaError('chunk', 'package has a chunk table but the manifest declares none');
     return;
   }
   const want = chunkCount(m.size, m.chunkSize) * 32;
   if (table.length !== want) throw new OtaError('chunk', `chunk table is ${table.length} bytes, the manifest implies ${want}`);
-  if (!equalBytes(sha256(table), m.chunkTableSha256)) throw new OtaError('chunk', 'chunk table digest does not match the manifest');
+  if (!equalBytes(digestOf(table, hash), m.chunkTableSha256)) throw new OtaError('chunk', 'chunk table digest does not match the manifest');
 }
 
 /** Verifies chunk `index` of a payload against the table; throws 'chunk'. */
-export function checkChunk(table: Uint8Array, index: number, bytes: Uint8Array): void {
-  const d = sha256(bytes);
+export function checkChunk(table: Uint8Array, index: number, bytes: Uint8Array, hash?: HashFactory): void {
+  const d = digestOf(bytes, hash);
   for (let i = 0; i < 32; i++) {
     if (d[i] !== table[index * 32 + i]) throw new OtaError('chunk', `chunk ${index} does not match its digest`);
   }
@@ -76,7 +78,7 @@ type Hash = ReturnType<HashFactory>;
 
 export class PayloadChecker {
   private readonly whole: Hash;
-  private readonly esp = new EspImageStreamParser();
+  private readonly esp: EspImageStreamParser;
   private espError: OtaError | undefined;
   private chunk: Hash | undefined;
   private chunkIndex = 0;
@@ -89,6 +91,7 @@ export class PayloadChecker {
     private readonly hash: HashFactory = pureHash,
   ) {
     this.whole = hash();
+    this.esp = new EspImageStreamParser({ hash });
     if (manifest.chunkSize !== undefined) this.chunk = hash();
   }
 

@@ -17,7 +17,7 @@ import {
 import { hex, u16, u32 } from './le';
 import { OtaError } from './reasons';
 import { equalBytes } from './bytes';
-import { Sha256 } from './sha256';
+import { Sha256, type HashFactory } from './sha256';
 
 export type { EspAppDescriptor } from './esp-app-desc';
 export type { SecureBootSignatureBlock } from './esp-secure-boot';
@@ -48,6 +48,8 @@ export interface EspImageOptions {
   verifyHash?: boolean;
   /** Partition size in bytes: more input than this is reason 'size'. */
   maxSize?: number;
+  /** SHA-256 for the appended hash: the device's native digest. Default the pure-TS one. */
+  hash?: HashFactory;
 }
 
 export interface EspImageHeader {
@@ -118,7 +120,8 @@ export class EspImageStreamParser {
   private readonly segments: EspSegment[] = [];
   private segmentLeft = 0;
   private xor = CHECKSUM_SEED;
-  private hasher: Sha256 | undefined;
+  private hasher: ReturnType<HashFactory> | undefined;
+  private readonly hash: HashFactory;
   private readonly desc = new Uint8Array(APP_DESC_LENGTH);
   private descHave = 0;
   private descriptor: AppDescriptorOutcome | undefined;
@@ -134,6 +137,7 @@ export class EspImageStreamParser {
     this.requireAppDescriptor = options.requireAppDescriptor ?? true;
     this.verifyHash = options.verifyHash ?? true;
     this.maxSize = options.maxSize ?? Infinity;
+    this.hash = options.hash ?? (() => new Sha256());
   }
 
   /** The header once its 24 bytes are in, so a device can cross-check a manifest early. */
@@ -247,7 +251,10 @@ export class EspImageStreamParser {
     switch (this.stage) {
       case 'header':
         this.parsedHeader = this.parseHeader(s);
-        if (this.parsedHeader.hashAppended && this.verifyHash) this.hasher = new Sha256().update(s);
+        if (this.parsedHeader.hashAppended && this.verifyHash) {
+          this.hasher = this.hash();
+          this.hasher.update(s);
+        }
         this.scratch = new Uint8Array(32);
         this.expect('segment-header', SEGMENT_HEADER_LENGTH);
         return;

@@ -79,7 +79,7 @@ export function verifyPackage(
     throw new OtaError('target', 'a field key may only sign packages with a device list and an expiry');
   }
   if (manifest.size === 0) throw new OtaError('size', 'payload size is 0');
-  checkChunkTable(parts.table, manifest);
+  checkChunkTable(parts.table, manifest, hash);
   const image = checkPayload(parts.payload, manifest, parts.table, hash);
   return { manifest, manifestBytes: envelope.manifestBytes, signers, image };
 }

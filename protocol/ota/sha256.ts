@@ -2,6 +2,9 @@
 // Digest behind this same shape (update/digest), so keep the surface to exactly those two calls:
 // no clone, no hex helpers that the native object would lack.
 
+/** A SHA-256 implementation: the device injects its native digest, the host node:crypto. */
+export type HashFactory = () => { update(bytes: Uint8Array): unknown; digest(): Uint8Array };
+
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
