@@ -6,7 +6,7 @@
 // cached under node_modules/.cache keyed by the C source and the xsnap build.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,8 @@ export function deviceHeapWorker(): string {
     } catch (err) {
       const e = err as { stderr?: Buffer; message: string };
       throw new Error(`XS engine unavailable: building the device-heap xsnap-worker failed: ${e.stderr?.toString().trim() || e.message}`);
+    } finally {
+      rmSync(`${tmp}.o`, { force: true });
     }
     renameSync(tmp, binary); // atomic: a concurrent build of the same key ends in the same file
   }
