@@ -38,7 +38,7 @@ export const sha256Hash: HashFactory = () => {
 };
 
 /** ES256 only, as on the board (the SDK has no Ed25519). */
-export const signatureVerifier: SignatureVerifier = {
+export const signatureVerifier: SignatureVerifier = Object.freeze({
   supports: (alg) => alg === ALG_ES256,
   verify(alg, publicKey, message, signature) {
     if (alg !== ALG_ES256 || publicKey.length > 255 || signature.length > 255) return false;
@@ -51,4 +51,4 @@ export const signatureVerifier: SignatureVerifier = {
     out.set(message, 3 + publicKey.length + signature.length);
     return callHost(CHANNEL, out)[0] === 1;
   },
-};
+});

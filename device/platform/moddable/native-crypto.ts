@@ -31,7 +31,7 @@ export const sha256Hash: HashFactory = () => {
 let p256: Curve | undefined;
 
 /** ES256 only: the SDK has no Ed25519, so an EdDSA signature counts as one by an unknown key. */
-export const signatureVerifier: SignatureVerifier = {
+export const signatureVerifier: SignatureVerifier = Object.freeze({
   supports: (alg) => alg === ALG_ES256,
   verify(alg, publicKey, message, signature) {
     if (alg !== ALG_ES256) return false;
@@ -42,4 +42,4 @@ export const signatureVerifier: SignatureVerifier = {
     p256 ??= new Curve('secp256r1');
     return new ECDSA(new ECPoint(q[0], q[1]), p256).verify(d.close(), signature.slice().buffer as ArrayBuffer);
   },
-};
+});
