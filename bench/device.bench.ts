@@ -4,6 +4,7 @@
 // loaded but not started (the code's own objects), and with the same device after warm-up
 // (growth, which must be zero). Goal: ≤ 1,500 slots above the empty baseline. Host slots are
 // 32 B; the same slot is 16 B on an ESP32.
+import { readFileSync } from 'node:fs';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { NetActivity } from '../host/device-socket.ts';
 import { buildXsBundle } from '../host/xs/bundle.ts';
@@ -26,6 +27,46 @@ async function workerSlots(code?: string): Promise<number> {
     return (await w.evaluate('gc()')).meter.heapSlots;
   } finally {
     await w.close();
+  }
+}
+
+/** Resident set of a process, in KB (Linux). */
+function rssKb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+}
+
+/**
+ * RSS of one XS device's worker after `samples` samples in virtual time, with the ESP32-sized heap
+ * (the default: host/xs/device-heap.ts) or xsnap's own 32 MB chunk heap.
+ */
+async function deviceRssKb(broker: EmbeddedBroker, heap: 'device' | 'unbounded', samples: number): Promise<number> {
+  const clock = new VirtualClock(0);
+  const sensors = new SensorModel(clock, { seed: 2, epoch: 1_780_272_000, motion: { perHour: 6 } });
+  let n = 0;
+  const activity = new NetActivity();
+  const device = new XsDevice({
+    code: await deviceBundleCode(),
+    activity,
+    config: { deviceId: `bench-rss-${heap}`, broker: broker.url, intervalMs: 1000, qos: 1, keepalive: 60 },
+    clock,
+    sensors,
+    epoch: 1_780_272_000,
+    heap: heap === 'unbounded' ? 'unbounded' : undefined,
+    onEvent: (e) => {
+      if (e.type === 'sample') n++;
+    },
+  });
+  try {
+    await device.boot();
+    while (n < samples) {
+      await networkQuiet(activity, 1, 50);
+      await clock.advanceTo(clock.nextDueAt() ?? clock.now() + 1000);
+    }
+    await networkQuiet(activity, 5, 500);
+    return rssKb(device.xsWorker!.pid!);
+  } finally {
+    await device.powerCut();
+    sensors.close();
   }
 }
 
@@ -74,8 +115,15 @@ export default async function deviceBench(): Promise<BenchRow[]> {
     rows.push(row('device on xs: of which code and module constants (preloaded to flash on an ESP32)', loaded - empty, 'slots', `empty worker (${empty} slots)`, empty));
     rows.push(row(`device on xs: heap growth from sample ${WARMUP} to ${SAMPLES}`, steady - warm, 'slots', `live slots after warm-up (${warm})`, warm));
     rows.push(row('device on xs: samples per wall-clock second (virtual time, QoS 1, aedes)', SAMPLES / seconds, 'samples/s', 'one sample per device-second in real time', 1));
-    const bundle = await buildXsBundle({ entry: new URL('../device/xsnap-main.ts', import.meta.url).pathname });
-    const minified = await buildXsBundle({ entry: new URL('../device/xsnap-main.ts', import.meta.url).pathname }, { minify: true });
+    // Full module names as the xsnap platform of manifest.json maps them.
+    const at = (p: string) => new URL(p, import.meta.url).pathname;
+    const alias = { 'canopy/crypto': at('../device/platform/xsnap-crypto.ts'), protocol: at('../protocol'), device: at('../device') };
+    const bundle = await buildXsBundle({ entry: at('../device/xsnap-main.ts') }, { alias });
+    const minified = await buildXsBundle({ entry: at('../device/xsnap-main.ts') }, { alias, minify: true });
+    const unbounded = await deviceRssKb(broker, 'unbounded', WARMUP);
+    const sized = await deviceRssKb(broker, 'device', WARMUP);
+    rows.push(row(`device on xs: worker RSS, ESP32-sized heap, after ${WARMUP} samples`, sized / 1024, 'MB', `xsnap's default 32 MB chunk heap (${(unbounded / 1024).toFixed(1)} MB)`, unbounded / 1024));
+    rows.push(row('device on xs: worker RSS, ESP32-sized heap', sized / 1024, 'MB', 'goal ≤ 8 MB per XS device (issue 12)', 8));
     rows.push(row('device bundle for xs (unminified)', bundle.bytes, 'B', `minified (${minified.bytes} B)`, minified.bytes));
   } finally {
     await device.powerCut();

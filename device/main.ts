@@ -11,7 +11,7 @@ import { createNetwork } from 'canopy/network';
 import { createSensors } from 'canopy/sensors';
 import { createOta } from 'canopy/ota';
 import trustStore from 'device/trust';
-import { pureVerifier } from 'protocol/ota/verifier';
+import { sha256Hash, signatureVerifier } from 'canopy/crypto';
 import { otaOptionsFromConfig, type DeviceOtaOptions } from 'device/app/device-ota';
 import { DeviceApp } from 'device/app/device-app';
 import { ConfigError, objectSource, resolveConfig } from 'device/config';
@@ -40,8 +40,8 @@ function boot(): void {
   else if (trustStore === undefined) log('warn', 'OTA: no trust store compiled in (device/trust.ts), so no updates are accepted');
   else {
     try {
-      // The pure TypeScript ECDSA P-256 verifier: the same code that runs in CI on XS.
-      ota = otaOptionsFromConfig(objectSource(config), { flash: slots.flash, store: slots.store, verifier: pureVerifier, trust: trustStore });
+      // The SDK's native SHA-256 and ECDSA (canopy/crypto): pure TypeScript would take minutes per image.
+      ota = otaOptionsFromConfig(objectSource(config), { flash: slots.flash, store: slots.store, verifier: signatureVerifier, hash: sha256Hash, trust: trustStore });
     } catch (err) {
       log('error', `OTA disabled: ${(err as Error).message}`);
     }

@@ -9,7 +9,7 @@ import { callHost, registerChannel } from './platform/xs-bridge';
 import { createXsnapPlatform } from './platform/xsnap';
 import { xsnapOtaFlash, xsnapOtaRecords } from './platform/xsnap-ota';
 import { otaOptionsFromConfig } from './app/device-ota';
-import { pureVerifier } from '../protocol/ota/verifier';
+import { sha256Hash, signatureVerifier } from 'canopy/crypto';
 
 interface Boot {
   config: Record<string, unknown>;
@@ -28,9 +28,9 @@ function start(): void {
   const platform = createXsnapPlatform(boot.seed);
   const source = objectSource(boot.config);
   const config = resolveConfig(source, { get: (key) => platform.storage.get(key) });
-  // The simulator hands the trust store over in the config; firmware compiles it in. XS has no
-  // crypto module, so signatures are checked by the pure TypeScript P-256 verifier.
-  const ota = source.get('otaVendor') === undefined ? undefined : otaOptionsFromConfig(source, { flash: xsnapOtaFlash(), store: xsnapOtaRecords(), verifier: pureVerifier, trust: source.get('otaTrust') });
+  // The simulator hands the trust store over in the config; firmware compiles it in. canopy/crypto
+  // is the host's node:crypto over the bridge here, the SDK's native modules on the board.
+  const ota = source.get('otaVendor') === undefined ? undefined : otaOptionsFromConfig(source, { flash: xsnapOtaFlash(), store: xsnapOtaRecords(), verifier: signatureVerifier, hash: sha256Hash, trust: source.get('otaTrust') });
   // The simulator checks delivery against what the firmware produced, so it hears of every sample.
   app = new DeviceApp({
     platform,

@@ -1,5 +1,6 @@
 // node:crypto behind the protocol's OTA interfaces (SignatureVerifier, HashFactory): the host's
-// fast path for checking packages, shared by `canopy flash --ota`, the OTA tools and the V8 simulator.
+// fast path for checking packages, shared by `canopy flash --ota`, the OTA tools, the V8 simulator,
+// and the XS simulator's "crypto" bridge channel (host/xs/crypto-service.ts).
 import { createHash, createPublicKey, hash, verify, type Hash, type KeyObject } from 'node:crypto';
 import { ALG_ES256, type CoseAlg } from '../protocol/ota/cose.ts';
 import type { Hash as ProtocolHash, HashFactory } from '../protocol/ota/sha256.ts';

@@ -6,8 +6,10 @@
 import { DeviceFlash, type SimDevice, type SimDeviceEvent, type SimDeviceOptions } from './sim-device.ts';
 import { openDeviceSocket, type DeviceSocket } from '../host/device-socket.ts';
 import { Bridge, json } from '../host/xs/bridge.ts';
+import { CryptoService } from '../host/xs/crypto-service.ts';
 import { GuestTimers } from '../host/xs/timers.ts';
 import { XsWorker, type XsWorkerOptions } from '../host/xs/worker.ts';
+import { DEVICE_HEAP, type HeapBudget } from '../host/xs/device-heap.ts';
 import { NetOp } from '../device/platform/xsnap-net.ts';
 
 export interface XsDeviceOptions extends SimDeviceOptions {
@@ -16,7 +18,16 @@ export interface XsDeviceOptions extends SimDeviceOptions {
   worker?: XsWorkerOptions;
   /** Load the firmware but do not start the app (footprint baselines). */
   loadOnly?: boolean;
+  /**
+   * The app's heap once the firmware has loaded: default an ESP32's creation plus the bridge's
+   * share (host/xs/device-heap.ts), so an app that would run out of memory on the board aborts
+   * here too; 'unbounded' is xsnap's own 32 MB heap.
+   */
+  heap?: HeapBudget | 'unbounded';
 }
+
+/** TCP bytes handed to the guest per bridge call: about what an ESP32's lwIP hands the app at once. */
+export const NET_PIECE = 4096;
 
 
 const encoder = new TextEncoder();
@@ -57,7 +68,8 @@ export class XsDevice implements SimDevice {
     if (this.worker?.alive) throw new Error('device is already running');
     const generation = ++this.generation;
     this.flash.powerOn();
-    const worker = new XsWorker({ name: `device-${this.id}`, ...this.options.worker });
+    const heap = this.options.heap ?? DEVICE_HEAP;
+    const worker = new XsWorker({ name: `device-${this.id}`, heap: heap === 'unbounded' ? undefined : heap, ...this.options.worker });
     const bridge = new Bridge(worker);
     this.worker = worker;
     this.bridge = bridge;
@@ -68,8 +80,11 @@ export class XsDevice implements SimDevice {
     bridge.handle('storage', (p) => this.serveStorage(p));
     bridge.handle('outbox', (p) => this.serveOutbox(p));
     bridge.handle('ota', (p) => this.serveOta(p));
+    const crypto = new CryptoService();
+    bridge.handle('crypto', (p) => crypto.serve(p));
     worker.exited.then(() => this.dropSockets());
     await worker.evaluate(this.options.code);
+    if (heap !== 'unbounded') await worker.sealHeap();
     if (this.options.loadOnly) return;
     await bridge.call('app', json.encode({ op: 'start' }));
   }
@@ -170,7 +185,9 @@ export class XsDevice implements SimDevice {
           id,
           openDeviceSocket(host, port, secure, {
             onConnect: () => send(NetOp.connected, new Uint8Array(0)),
-            onData: (bytes) => send(NetOp.data, bytes),
+            onData: (bytes) => {
+              for (let at = 0; at < bytes.length; at += NET_PIECE) send(NetOp.data, bytes.subarray(at, at + NET_PIECE));
+            },
             onClose: (reason) => {
               this.sockets.delete(id);
               send(NetOp.closed, encoder.encode(reason));

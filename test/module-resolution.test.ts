@@ -48,11 +48,11 @@ describe('XS module resolution', () => {
   });
 
   it('names the file, the specifier and the module looked for when an import would not resolve', () => {
-    const broken = plantedCopy('device/main.ts', (s) => s.replace("from 'protocol/ota/verifier'", "from '../protocol/ota/verifier'"));
+    const broken = plantedCopy('device/main.ts', (s) => s.replace("from 'device/trust'", "from '../device/trust'"));
     const sensors = plantedCopy('device/platform/moddable/esp32-sensors.ts', (s) => s.replace("from 'device/drivers/ldr'", "from './ldr'"));
     const system = plantedCopy('device/main.ts', (s) => `import System from 'embedded:io/system';\n${s}`);
     expect(checkModuleGraph(loadModuleGraph(broken, 'lin')).map((u) => describeUnresolved('lin', u))).toEqual([
-      'device/main.ts (module "main"): import "../protocol/ota/verifier" looks for a module above the root of the module namespace',
+      'device/main.ts (module "main"): import "../device/trust" looks for a module above the root of the module namespace',
     ].map((m) => expect.stringContaining(m.replace('device/main.ts', 'main.ts'))));
     expect(checkModuleGraph(loadModuleGraph(sensors, 'esp32')).map((u) => describeUnresolved('esp32', u))).toEqual([
       expect.stringMatching(/esp32-sensors\.ts \(module "canopy\/sensors"\): import "\.\/ldr" looks for module "canopy\/ldr", which the esp32 build does not have$/),

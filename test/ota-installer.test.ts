@@ -5,7 +5,7 @@ import { encodeManifest, type Manifest } from '../protocol/ota/manifest.ts';
 import { buildPackage, parsePackage, type PackageParts } from '../protocol/ota/package.ts';
 import { pureVerifier } from '../protocol/ota/verifier.ts';
 import { signManifest, type SigningKey } from '../ota/keys.ts';
-import { nodeVerifier } from '../host/crypto.ts';
+import { nodeHash, nodeVerifier } from '../host/crypto.ts';
 import { assemble, manifestFor, pack } from '../ota/pack.ts';
 import { MemoryRecordStore, VirtualFlash } from '../sim/virtual-flash.ts';
 import { deviceContext, field, loadFixture, packOptions, reasonOf, release, stranger, trust } from './ota-support.ts';
@@ -238,4 +238,25 @@ describe('installer: power loss, faults and rollback', () => {
 it('package parts round-trip', () => {
   expect(buildPackage(good.envelopeBytes, good.table, good.payload).length).toBe(good.payload.length + good.layout.payloadOffset);
   expect(buildChunkTable(image, cs)).toEqual(good.table);
+});
+
+describe('installer: the platform hash does every SHA-256 of the image', () => {
+  it('chunks as they arrive, then the whole-image check (digest, chunks, ESP appended hash) all go through the injected factory', () => {
+    let bytes = 0;
+    const counted = () => {
+      const h = nodeHash();
+      return { update: (b: Uint8Array) => ((bytes += b.length), h.update(b)), digest: () => h.digest() };
+    };
+    const d = new Device({ hash: counted });
+    installAll(d);
+    expect(d.installer.state).toBe('receiving'); // switched, awaiting the reboot
+    // Each block once on arrival; at finish the whole digest, the chunk digests and the ESP
+    // image's appended hash each read the image again: nothing is left to the pure-TS SHA-256.
+    expect(bytes).toBeGreaterThanOrEqual(3.9 * image.length);
+  });
+
+  it('a factory that disagrees with SHA-256 refuses the package: the injected hash is the one that decides', () => {
+    const wrong = () => ({ update: () => undefined, digest: () => new Uint8Array(32) });
+    expect(reasonOf(() => new Device({ hash: wrong }).offer())).toBe('chunk');
+  });
 });

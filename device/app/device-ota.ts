@@ -8,6 +8,7 @@ import type { DeviceContext } from '../../protocol/ota/policy';
 import { parseTrustStore, type TrustStore } from '../../protocol/ota/trust';
 import { idBytes } from '../../protocol/ota/ids';
 import type { SignatureVerifier } from '../../protocol/ota/verifier';
+import type { HashFactory } from '../../protocol/ota/chunks';
 import type { Topics } from '../../protocol/topics';
 import type { DeviceClock, TimerHandle } from '../platform/types';
 
@@ -16,6 +17,8 @@ export interface DeviceOtaOptions {
   store: OtaRecordStore;
   trust: TrustStore;
   verifier: SignatureVerifier;
+  /** The platform's SHA-256 (canopy/crypto); default the pure-TS reference. */
+  hash?: HashFactory;
   /** vendor, class and the chip facts the policy checks. */
   identity: Omit<DeviceContext, 'installedSeq' | 'now' | 'partitionSize' | 'deviceId'>;
   selfTestMs?: number;
@@ -31,7 +34,7 @@ export interface DeviceOtaOptions {
  */
 export function otaOptionsFromConfig(
   config: { get(key: string): unknown },
-  parts: { flash: OtaFlash; store: OtaRecordStore; verifier: SignatureVerifier; trust: unknown },
+  parts: { flash: OtaFlash; store: OtaRecordStore; verifier: SignatureVerifier; hash?: HashFactory; trust: unknown },
 ): DeviceOtaOptions | undefined {
   const vendor = config.get('otaVendor');
   const cls = config.get('otaClass');
@@ -43,6 +46,7 @@ export function otaOptionsFromConfig(
     flash: parts.flash,
     store: parts.store,
     verifier: parts.verifier,
+    hash: parts.hash,
     trust: parseTrustStore(parts.trust),
     identity: { vendor: idBytes(vendor), class: idBytes(cls), chipId: typeof chipId === 'number' ? chipId : 0 },
     selfTestMs: typeof selfTestMs === 'number' ? selfTestMs : undefined,
@@ -72,7 +76,7 @@ export class DeviceOta {
     topics: Topics,
     private readonly host: OtaHost,
   ) {
-    this.installer = new OtaInstaller({ flash: options.flash, store: options.store, trust: options.trust, verifier: options.verifier, device: { ...options.identity, deviceId } });
+    this.installer = new OtaInstaller({ flash: options.flash, store: options.store, trust: options.trust, verifier: options.verifier, hash: options.hash, device: { ...options.identity, deviceId } });
     this.agent = new OtaAgent({
       installer: this.installer,
       deviceId,

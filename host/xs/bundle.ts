@@ -10,6 +10,8 @@ export interface XsBundleOptions {
   minify?: boolean;
   /** Compile-time constants, as esbuild `define` (values are JS source text). */
   define?: Record<string, string>;
+  /** Module names to files or folders, as esbuild `alias` (the firmware's full module names, e.g. canopy/crypto). */
+  alias?: Record<string, string>;
   /** Appends an inline source map (helps XS stack traces name the TypeScript file). */
   sourcemap?: boolean;
 }
@@ -45,6 +47,7 @@ export async function buildXsBundle(from: XsEntry, options: XsBundleOptions = {}
     minify: options.minify ?? false,
     sourcemap: options.sourcemap ? 'inline' : false,
     define: options.define,
+    alias: options.alias,
     legalComments: 'none',
     logLevel: 'silent',
     metafile: true,

@@ -24,6 +24,14 @@ const common: SdkGroup[] = [
   },
 ];
 
+// $(MODULES)/crypt/tls_419.json: the TLS stack with the native digests (crypt) and EC arithmetic
+// (ec, ecp, mont, modular) that canopy/crypto uses on esp32 and lin.
+const tls419 = [
+  'ber', 'bin', 'crypt', 'curve', 'dsa', 'ec', 'ecdsa', 'ecp', 'gcm', 'hmac', 'modular', 'mont', 'pkcs1', 'pkcs1_5', 'pkcs8', 'rng', 'rsa', 'x509',
+  'ssl/alert', 'ssl/cache', 'ssl/cert', 'ssl/changecipher', 'ssl/ciphersuites', 'ssl/constants', 'ssl/error', 'ssl/handshake', 'ssl/prf',
+  'ssl/record', 'ssl/session', 'ssl/setup', 'ssl/stream',
+];
+
 /** Per platform: the SDK includes the list was read with, and what they bring. */
 export const SDK_BUILDS: Record<'esp32' | 'lin', { includes: string[]; groups: SdkGroup[] }> = {
   lin: {
@@ -34,10 +42,12 @@ export const SDK_BUILDS: Record<'esp32' | 'lin', { includes: string[]; groups: S
       '$(MODULES)/network/net/manifest.json',
       '$(MODULES)/files/preference/manifest.json',
       '$(MODULES)/files/file/manifest.json',
+      '$(MODULES)/crypt/tls_419.json',
     ],
     groups: [
       ...common,
       { from: '$(MODULES)/files/preference/manifest.json and files/file/manifest.json (lin: preference and the outbox over files)', modules: ['preference', 'file'] },
+      { from: '$(MODULES)/crypt/tls_419.json (for canopy/crypto)', modules: tls419 },
       { from: '$(BUILD_SIMULATOR)/manifest.json (mcsim\'s screen)', modules: ['screen'] },
     ],
   },
@@ -65,14 +75,8 @@ export const SDK_BUILDS: Record<'esp32' | 'lin', { includes: string[]; groups: S
           'embedded:implementation/smbussync', 'embedded:provider/builtin', 'embedded:network/interface/wifi', 'commodetto/Bitmap', 'setup/network',
         ],
       },
-      {
-        from: '$(MODDABLE)/examples/io/tcp/tlssocket/manifest.json (TLS socket and $(MODDABLE)/modules/crypt/tls_419.json)',
-        modules: [
-          'embedded:io/socket/tcp/tls', 'ber', 'bin', 'crypt', 'curve', 'dsa', 'ec', 'ecdsa', 'ecp', 'gcm', 'hmac', 'modular', 'mont', 'pkcs1',
-          'pkcs1_5', 'pkcs8', 'rng', 'rsa', 'x509', 'ssl/alert', 'ssl/cache', 'ssl/cert', 'ssl/changecipher', 'ssl/ciphersuites', 'ssl/constants',
-          'ssl/error', 'ssl/handshake', 'ssl/prf', 'ssl/record', 'ssl/session', 'ssl/setup', 'ssl/stream',
-        ],
-      },
+      { from: '$(MODDABLE)/examples/io/tcp/tlssocket/manifest.json (the ECMA-419 TLS socket)', modules: ['embedded:io/socket/tcp/tls'] },
+      { from: '$(MODDABLE)/examples/io/tcp/tlssocket/manifest.json (through $(MODDABLE)/modules/crypt/tls_419.json)', modules: tls419 },
     ],
   },
 };

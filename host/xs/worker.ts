@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { deviceHeapWorker, LOADING_CREATION, type HeapBudget } from './device-heap.ts';
 
 /** What xsnap reports after every request. */
 export interface Meter {
@@ -44,6 +45,20 @@ export interface XsWorkerOptions {
   meteringLimit?: number;
   /** Path to an `xsnap-worker` binary; default: $CANOPY_XSNAP_WORKER, then the installed package's release, then debug build. */
   binary?: string;
+  /**
+   * A device-sized heap (host/xs/device-heap.ts): the worker starts small, and `sealHeap()` then
+   * leaves exactly this much free beyond what is loaded; past it the guest aborts "memory full".
+   * Without it, xsnap's own 32 MB chunk heap that grows without bound.
+   */
+  heap?: HeapBudget;
+}
+
+/** What `sealHeap` left: free room, and what the loaded code holds. */
+export interface SealedHeap {
+  chunks: number;
+  slots: number;
+  chunksUsed: number;
+  slotsUsed: number;
 }
 
 /** The guest threw out of a request; the worker is still alive. */
@@ -136,19 +151,22 @@ export class XsWorker {
   // A throwing onCommand handler is a host bug: the guest gets an exception at its call site
   // and the request fails with the host's error, even if the guest caught its own.
   private handlerError: Error | undefined;
+  private readonly heap: HeapBudget | undefined;
 
   constructor(options: XsWorkerOptions = {}) {
     this.name = options.name ?? 'xs-worker';
     if (this.name.startsWith('-')) throw new Error(`XsWorker name '${this.name}' must not start with '-'`);
     this.onCommand = options.onCommand;
-    const binary = options.binary ?? findXsnapWorker();
+    this.heap = options.heap;
+    const binary = options.binary ?? (options.heap ? deviceHeapWorker() : findXsnapWorker());
     if (!existsSync(binary)) throw new Error(`XS engine unavailable: ${binary} not found`);
     const args = [this.name];
     if (options.meteringLimit) args.push('-l', String(options.meteringLimit));
     const print = options.print;
+    const env = options.heap ? { ...process.env, CANOPY_XS_CREATION: LOADING_CREATION } : process.env;
     // Its own process group: a Ctrl-C at the terminal goes to the host, which stops the devices
     // cleanly, instead of killing every worker under it at once.
-    this.child = spawn(binary, args, { stdio: ['ignore', print ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(binary, args, { stdio: ['ignore', print ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'], env, detached: true });
     const stdio = this.child.stdio as unknown as [null, Readable | null, Readable, Writable, Readable];
     this.toWorker = stdio[3];
     // EPIPE after the worker died surfaces through 'close' below; without a listener it would crash the host.
@@ -190,6 +208,18 @@ export class XsWorker {
   /** Calls the guest's `globalThis.handleCommand(ArrayBuffer)`; resolves with the ArrayBuffer it returns. */
   issueCommand(bytes: Uint8Array): Promise<Reply> {
     return this.request([Uint8Array.of(KIND_QUERY), bytes]);
+  }
+
+  /**
+   * Fixes the heap at the `heap` budget of free room beyond what the guest holds now (call once,
+   * after loading the firmware: on the board that code is in flash). Needs the `heap` option.
+   */
+  async sealHeap(): Promise<SealedHeap> {
+    if (!this.heap) throw new Error(`XS worker ${this.name} was started without a device heap`);
+    const r = await this.evaluate(
+      `(() => { const s = canopySealHeap(${this.heap.chunks}, ${this.heap.slots}); delete globalThis.canopySealHeap; return new TextEncoder().encode(s).buffer; })()`,
+    );
+    return JSON.parse(decoder.decode(r.bytes)) as SealedHeap;
   }
 
   /** Asks the worker to quit after pending requests; resolves once it has exited. */
@@ -321,7 +351,12 @@ export class XsWorker {
           ? 'exited'
           : `exited with code ${code} ${EXIT_NAMES[code ?? -1] ?? ''}`.trimEnd();
     const tail = this.stderrTail.trim();
-    const message = `XS worker ${this.name} ${how}${tail ? `; stderr: ${tail}` : ''}`;
+    // The board would abort the same way: say which limit the app ran into.
+    const limit =
+      code === 11 && this.heap
+        ? `: the app outgrew its device heap (${this.heap.chunks} chunk bytes and ${this.heap.slots} slots free after the firmware loaded: an ESP32's 78,848 B and 4,928 slots, plus the host bridge's share)`
+        : '';
+    const message = `XS worker ${this.name} ${how}${limit}${tail ? `; stderr: ${tail}` : ''}`;
     return new XsWorkerExit(message, code, signal, this.stderrTail);
   }
 }

@@ -8,12 +8,11 @@
 // re-fetching a completed chunk, and remembers packages that rolled back so they are not retried.
 
 import { decode, encode, type CborValue } from '../cbor/index';
-import { checkChunk, checkChunkTable, chunkCount, PayloadChecker } from './chunks';
+import { checkChunk, checkChunkTable, chunkCount, digestWith, PayloadChecker, pureHash, type HashFactory } from './chunks';
 import { decodeManifest, type Manifest } from './manifest';
 import { decodeEnvelope, toHex } from './package';
 import { checkPolicy, type DeviceContext } from './policy';
 import { OtaError } from './reasons';
-import { sha256 } from './sha256';
 import { equalBytes } from './bytes';
 import type { TrustStore } from './trust';
 import { authenticate, type SignatureVerifier } from './verifier';
@@ -56,6 +55,8 @@ export interface InstallerOptions {
   store: OtaRecordStore;
   trust: TrustStore;
   verifier: SignatureVerifier;
+  /** SHA-256 for chunks, the whole image and the manifest id: the platform's native digest. Default pure TS. */
+  hash?: HashFactory;
   /** This device's identity; installedSeq and now come from the record and the caller. */
   device: Omit<DeviceContext, 'installedSeq' | 'now' | 'partitionSize'>;
   /** Installs of one package that may roll back before it is refused for good. Default 1. */
@@ -148,7 +149,7 @@ export class OtaInstaller {
     if (this.pendingVerify) throw new OtaError('busy', 'the running update has not confirmed yet');
     const { envelope: env, signers } = authenticate(envelope, this.o.trust, this.o.verifier);
     const manifest = decodeManifest(env.manifestBytes);
-    const id = sha256(env.manifestBytes);
+    const id = digestWith(this.o.hash ?? pureHash, env.manifestBytes);
     if (this.t && equalBytes(this.t.id, id)) return this.t; // the same package again: resume
     checkPolicy(manifest, signers, { ...this.o.device, installedSeq: this.installed, now, partitionSize: this.o.flash.slotSize });
     const attempts = this.failures.get(manifest.seq) ?? 0;
@@ -158,7 +159,7 @@ export class OtaInstaller {
     if (this.t && manifest.seq <= this.t.manifest.seq) {
       throw new OtaError('busy', `sequence ${this.t.manifest.seq} is being received; only a newer package replaces it`);
     }
-    checkChunkTable(table, manifest);
+    checkChunkTable(table, manifest, this.o.hash);
     if (this.t) this.cancel();
     const blockSize = manifest.chunkSize ?? this.o.blockSize ?? 4096;
     const blocks = chunkCount(manifest.size, blockSize);
@@ -189,7 +190,7 @@ export class OtaInstaller {
     const want = Math.min(t.blockSize, t.manifest.size - index * t.blockSize);
     if (bytes.length !== want) throw new OtaError('chunk', `block ${index} is ${bytes.length} bytes, expected ${want}`);
     if (t.done[index >> 3] & (1 << (index & 7))) return this.missing().length === 0;
-    if (t.table.length) checkChunk(t.table, index, bytes);
+    if (t.table.length) checkChunk(t.table, index, bytes, this.o.hash);
     const at = index * t.blockSize;
     this.flashOp(() => this.o.flash.write(at, bytes));
     const back = this.flashOp(() => this.o.flash.read(at, bytes.length));
@@ -210,7 +211,7 @@ export class OtaInstaller {
     const t = this.t;
     if (!t) throw new OtaError('busy', 'no transfer in progress');
     if (this.missing().length) throw new OtaError('truncated', `${this.missing().length} block(s) still missing`);
-    const checker = new PayloadChecker(t.manifest, t.table);
+    const checker = new PayloadChecker(t.manifest, t.table, this.o.hash);
     try {
       for (let at = 0; at < t.manifest.size; at += t.blockSize) {
         const n = Math.min(t.blockSize, t.manifest.size - at);
@@ -303,7 +304,7 @@ export class OtaInstaller {
       // Authenticated before it was saved; decoding again only rebuilds the manifest.
       const [envelope, table] = decode(pkg) as Uint8Array[];
       const manifestBytes = decodeEnvelope(envelope).manifestBytes;
-      if (!equalBytes(sha256(manifestBytes), id)) throw new OtaError('flash', 'installer records disagree about the package');
+      if (!equalBytes(digestWith(this.o.hash ?? pureHash, manifestBytes), id)) throw new OtaError('flash', 'installer records disagree about the package');
       const manifest = decodeManifest(manifestBytes);
       const blockSize = manifest.chunkSize ?? this.o.blockSize ?? 4096;
       this.t = {

@@ -102,18 +102,26 @@ export function decodeP256Point(key: Uint8Array): [bigint, bigint] | undefined {
   return [x, y];
 }
 
+/** r and s of a raw r‖s (64-byte) signature when both are in 1..n-1, else undefined. */
+export function p256SignatureScalars(signature: Uint8Array): [bigint, bigint] | undefined {
+  if (signature.length !== 64) return undefined;
+  initCurve();
+  const r = bytesToBig(signature.subarray(0, 32));
+  const s = bytesToBig(signature.subarray(32, 64));
+  if (r === 0n || r >= N || s === 0n || s >= N) return undefined;
+  return [r, s];
+}
+
 /**
  * Verifies a raw r‖s (64-byte) ECDSA P-256 signature over a SHA-256 `digest` (32 bytes) with an
  * uncompressed public key. False for any malformed input: r or s of 0 or ≥ n, a key off the curve.
  */
 export function p256Verify(publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
-  if (signature.length !== 64 || digest.length !== 32) return false;
-  initCurve();
+  if (digest.length !== 32) return false;
   const q = decodeP256Point(publicKey);
-  if (!q) return false;
-  const r = bytesToBig(signature.subarray(0, 32));
-  const s = bytesToBig(signature.subarray(32, 64));
-  if (r === 0n || r >= N || s === 0n || s >= N) return false;
+  const rs = p256SignatureScalars(signature);
+  if (!q || !rs) return false;
+  const [r, s] = rs;
   const e = bytesToBig(digest); // 256-bit digest: no truncation for a 256-bit n
   const w = inv(s, N);
   const u1 = (e * w) % N;
