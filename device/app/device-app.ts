@@ -5,7 +5,8 @@
 import { decodeCommand, type Command } from '../../protocol/commands';
 import { Outbox } from '../../protocol/session/outbox';
 import { Session, type SessionEvent, type SessionState } from '../../protocol/session/session';
-import { encodeMotionEvent, encodeSample, type Sample } from '../../protocol/telemetry';
+import { encodeMotionEvent, encodeSample, SAMPLE_SCHEMA, type Sample } from '../../protocol/telemetry';
+import { encodeHealth, encodeInfo, type DeviceHealth, type ResetReason } from '../../protocol/info';
 import { Topics } from '../../protocol/topics';
 import { utf8Encode } from '../../protocol/utf8';
 import type { DeviceConfig } from '../config';
@@ -65,6 +66,8 @@ export class DeviceApp {
   private rebootReason = 'reboot command';
   private readonly stats: DeviceStats;
   private readonly ota: DeviceOta | undefined;
+  private healthTimer: TimerHandle | undefined;
+  private readonly startedAt: number;
 
   constructor(options: DeviceAppOptions) {
     const { platform, config } = options;
@@ -102,6 +105,7 @@ export class DeviceApp {
         },
         onEvent: (event) => this.emit({ type: 'ota', event }),
       });
+    this.startedAt = platform.clock.now();
     this.stats = {
       link: 'down', session: 'idle', samples: 0, motionEvents: 0, delivered: 0, dropped: 0, commands: 0, errors: 0,
       intervalMs: config.intervalMs,
@@ -126,12 +130,14 @@ export class DeviceApp {
     this.ota?.start();
     this.nextSampleAt = platform.clock.now() + this.stats.intervalMs;
     this.armSampleTimer();
+    this.armHealthTimer();
   }
 
   /** Clean stop: "offline", in-flight messages drained, DISCONNECT. `done` runs once closed. */
   stop(done?: () => void): void {
     this.onStopped = done;
     this.cancelSampleTimer();
+    this.cancelHealthTimer();
     this.session.disconnect(this.link.now());
     this.link.flush();
     if (this.session.state === 'closed') this.finishStop();
@@ -182,6 +188,7 @@ export class DeviceApp {
         else if (this.ota?.handles(e.topic)) this.ota.onMessage(e.topic, e.payload);
         break;
       case 'connected':
+        this.publishInfo();
         this.ota?.onConnected();
         break;
       case 'connection-lost':
@@ -231,6 +238,63 @@ export class DeviceApp {
     }
   }
 
+  /** What the platform can measure now, with the app's own counters. */
+  health(): DeviceHealth & { resetReason?: ResetReason } {
+    const p = this.platform.health?.() ?? {};
+    return {
+      uptime: Math.min(0xffffffff, Math.floor((this.platform.clock.now() - this.startedAt) / 1000)),
+      ...(p.freeHeap === undefined ? {} : { freeHeap: p.freeHeap }),
+      ...(p.rssi === undefined ? {} : { rssi: p.rssi }),
+      ...(p.resetReason === undefined ? {} : { resetReason: p.resetReason }),
+      outboxDepth: this.session.outbox.length + this.session.inflightCount,
+      dropped: this.stats.dropped,
+    };
+  }
+
+  /** Retained on every connect: a fleet view learns version and boot cause without asking. */
+  private publishInfo(): void {
+    let payload: Uint8Array;
+    try {
+      payload = encodeInfo({ ...this.health(), firmwareVersion: this.config.firmwareVersion, otaSeq: this.ota?.installer.installedSeq ?? 0, schema: SAMPLE_SCHEMA });
+    } catch (err) {
+      this.fail(`info not sent: ${(err as Error).message}`);
+      return;
+    }
+    this.session.publish(this.topics.info(this.config.deviceId), payload, { qos: 1, retain: true }, this.link.now());
+    this.link.flush();
+  }
+
+  /**
+   * QoS 0 and only while connected: a health record is stale by the next one, so it is never
+   * queued in the outbox it reports on.
+   */
+  private publishHealth(): void {
+    if (this.session.state !== 'connected') return;
+    let payload: Uint8Array;
+    try {
+      payload = encodeHealth(this.health());
+    } catch (err) {
+      this.fail(`health not sent: ${(err as Error).message}`);
+      return;
+    }
+    this.session.publish(this.topics.health(this.config.deviceId), payload, { qos: 0, retain: true }, this.link.now());
+    this.link.flush();
+  }
+
+  private armHealthTimer(): void {
+    this.cancelHealthTimer();
+    this.healthTimer = this.platform.clock.setTimer(() => {
+      this.healthTimer = undefined;
+      this.publishHealth();
+      this.armHealthTimer();
+    }, this.config.healthIntervalMs);
+  }
+
+  private cancelHealthTimer(): void {
+    if (this.healthTimer !== undefined) this.platform.clock.clearTimer(this.healthTimer);
+    this.healthTimer = undefined;
+  }
+
   private armSampleTimer(): void {
     this.cancelSampleTimer();
     const clock = this.platform.clock;
@@ -251,6 +315,7 @@ export class DeviceApp {
 
   private finishStop(): void {
     this.cancelSampleTimer();
+    this.cancelHealthTimer();
     this.ota?.stop();
     this.link.halt();
     this.platform.network.stop();
