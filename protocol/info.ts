@@ -18,6 +18,8 @@ export const RESET_REASONS = ['unknown', 'power-on', 'external', 'software', 'pa
 export type ResetReason = (typeof RESET_REASONS)[number];
 
 export interface DeviceHealth {
+  /** Unix seconds when the record was made, 0 while the clock is not set: a fleet view's "last seen" from retained records alone. */
+  ts: number;
   /** Seconds since the app started, 0..2^32-1. */
   uptime: number;
   /** Bytes of free heap, when the platform can tell. */
@@ -67,13 +69,14 @@ const FIELDS = [
   { key: 7, field: 'rssi', kind: 'dbm' },
   { key: 8, field: 'outboxDepth', kind: 'u32' },
   { key: 9, field: 'dropped', kind: 'u32' },
+  { key: 10, field: 'ts', kind: 'u32' },
 ] as const;
 type Field = (typeof FIELDS)[number];
 type FieldName = Field['field'];
 
-const INFO_REQUIRED: FieldName[] = ['firmwareVersion', 'otaSeq', 'schema', 'uptime', 'outboxDepth', 'dropped'];
-const HEALTH_FIELDS: FieldName[] = ['uptime', 'freeHeap', 'rssi', 'outboxDepth', 'dropped'];
-const HEALTH_REQUIRED: FieldName[] = ['uptime', 'outboxDepth', 'dropped'];
+const INFO_REQUIRED: FieldName[] = ['firmwareVersion', 'otaSeq', 'schema', 'uptime', 'outboxDepth', 'dropped', 'ts'];
+const HEALTH_FIELDS: FieldName[] = ['uptime', 'freeHeap', 'rssi', 'outboxDepth', 'dropped', 'ts'];
+const HEALTH_REQUIRED: FieldName[] = ['uptime', 'outboxDepth', 'dropped', 'ts'];
 
 export function encodeInfo(info: DeviceInfo): Uint8Array {
   return encodeFields(info as unknown as Record<string, unknown>, FIELDS, INFO_REQUIRED, 'info');

@@ -72,6 +72,7 @@ describe.each(engines)('info and health on the $engine engine', ({ engine, make 
     const first = infos(id)[0].info;
     expect(first).toMatchObject<Partial<DeviceInfo>>({ firmwareVersion: '1.4.2-sim', otaSeq: 0, schema: SAMPLE_SCHEMA, resetReason: 'power-on', outboxDepth: expect.any(Number), dropped: 0 });
     expect(first.uptime).toBeLessThan(5);
+    expect(first.ts).toBeGreaterThanOrEqual(1_700_000_000);
     // The simulated platform fills what a real ESP32 would.
     expect(first.freeHeap).toBeGreaterThanOrEqual(150_000);
     expect(first.rssi).toBeGreaterThanOrEqual(-75);
@@ -109,6 +110,7 @@ describe.each(engines)('info and health on the $engine engine', ({ engine, make 
     const [a, b] = health().map((m) => decodeHealth(m.payload));
     expect(b.uptime).toBeGreaterThan(a.uptime);
     expect(a).toMatchObject({ outboxDepth: expect.any(Number), dropped: 0, freeHeap: expect.any(Number), rssi: expect.any(Number) });
-    expect(health()[0].payload.length).toBeLessThanOrEqual(16);
+    expect(a.ts).toBeGreaterThanOrEqual(1_700_000_000);
+    expect(health()[0].payload.length).toBeLessThanOrEqual(22);
   });
 });

@@ -248,6 +248,7 @@ export class DeviceApp {
       ...(p.resetReason === undefined ? {} : { resetReason: p.resetReason }),
       outboxDepth: this.session.outbox.length + this.session.inflightCount,
       dropped: this.stats.dropped,
+      ts: this.platform.clock.unixTime(),
     };
   }
 
