@@ -20,6 +20,8 @@ export type ResetReason = (typeof RESET_REASONS)[number];
 export interface DeviceHealth {
   /** Unix seconds when the record was made, 0 while the clock is not set: a fleet view's "last seen" from retained records alone. */
   ts: number;
+  /** The telemetry interval now, ms: a fleet view calls a device stale when samples stop coming at it. */
+  intervalMs: number;
   /** Seconds since the app started, 0..2^32-1. */
   uptime: number;
   /** Bytes of free heap, when the platform can tell. */
@@ -70,13 +72,14 @@ const FIELDS = [
   { key: 8, field: 'outboxDepth', kind: 'u32' },
   { key: 9, field: 'dropped', kind: 'u32' },
   { key: 10, field: 'ts', kind: 'u32' },
+  { key: 11, field: 'intervalMs', kind: 'u32' },
 ] as const;
 type Field = (typeof FIELDS)[number];
 type FieldName = Field['field'];
 
-const INFO_REQUIRED: FieldName[] = ['firmwareVersion', 'otaSeq', 'schema', 'uptime', 'outboxDepth', 'dropped', 'ts'];
-const HEALTH_FIELDS: FieldName[] = ['uptime', 'freeHeap', 'rssi', 'outboxDepth', 'dropped', 'ts'];
-const HEALTH_REQUIRED: FieldName[] = ['uptime', 'outboxDepth', 'dropped', 'ts'];
+const INFO_REQUIRED: FieldName[] = ['firmwareVersion', 'otaSeq', 'schema', 'uptime', 'outboxDepth', 'dropped', 'ts', 'intervalMs'];
+const HEALTH_FIELDS: FieldName[] = ['uptime', 'freeHeap', 'rssi', 'outboxDepth', 'dropped', 'ts', 'intervalMs'];
+const HEALTH_REQUIRED: FieldName[] = ['uptime', 'outboxDepth', 'dropped', 'ts', 'intervalMs'];
 
 export function encodeInfo(info: DeviceInfo): Uint8Array {
   return encodeFields(info as unknown as Record<string, unknown>, FIELDS, INFO_REQUIRED, 'info');

@@ -73,6 +73,7 @@ describe.each(engines)('info and health on the $engine engine', ({ engine, make 
     expect(first).toMatchObject<Partial<DeviceInfo>>({ firmwareVersion: '1.4.2-sim', otaSeq: 0, schema: SAMPLE_SCHEMA, resetReason: 'power-on', outboxDepth: expect.any(Number), dropped: 0 });
     expect(first.uptime).toBeLessThan(5);
     expect(first.ts).toBeGreaterThanOrEqual(1_700_000_000);
+    expect(first.intervalMs).toBe(60_000);
     // The simulated platform fills what a real ESP32 would.
     expect(first.freeHeap).toBeGreaterThanOrEqual(150_000);
     expect(first.rssi).toBeGreaterThanOrEqual(-75);
@@ -111,6 +112,6 @@ describe.each(engines)('info and health on the $engine engine', ({ engine, make 
     expect(b.uptime).toBeGreaterThan(a.uptime);
     expect(a).toMatchObject({ outboxDepth: expect.any(Number), dropped: 0, freeHeap: expect.any(Number), rssi: expect.any(Number) });
     expect(a.ts).toBeGreaterThanOrEqual(1_700_000_000);
-    expect(health()[0].payload.length).toBeLessThanOrEqual(22);
+    expect(health()[0].payload.length).toBeLessThanOrEqual(26);
   });
 });

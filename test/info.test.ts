@@ -9,14 +9,14 @@ import { Topics } from '../protocol/topics.ts';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
-const esp32: DeviceInfo = { firmwareVersion: '1.2.0', otaSeq: 7, schema: 1, resetReason: 'software', uptime: 42, freeHeap: 160_000, rssi: -61, outboxDepth: 0, dropped: 0, ts: 1_700_000_000 };
+const esp32: DeviceInfo = { firmwareVersion: '1.2.0', otaSeq: 7, schema: 1, resetReason: 'software', uptime: 42, freeHeap: 160_000, rssi: -61, outboxDepth: 0, dropped: 0, ts: 1_700_000_000, intervalMs: 10_000 };
 // What lin reports: no heap, no RSSI.
-const lin: DeviceInfo = { firmwareVersion: 'dev', otaSeq: 0, schema: 1, resetReason: 'unknown', uptime: 0, outboxDepth: 3, dropped: 1, ts: 0 };
+const lin: DeviceInfo = { firmwareVersion: 'dev', otaSeq: 0, schema: 1, resetReason: 'unknown', uptime: 0, outboxDepth: 3, dropped: 1, ts: 0, intervalMs: 10_000 };
 
 // These bytes are the wire format (docs/info.md). Changing them breaks every fleet view.
 const golden: [string, DeviceInfo, string][] = [
-  ['esp32, every field', esp32, 'aa0165312e322e3002070301040305182a061a0002710007383c080009000a1a6553f100'],
-  ['lin, what lin lacks left out', lin, 'a801636465760200030104000500080309010a00'],
+  ['esp32, every field', esp32, 'ab0165312e322e3002070301040305182a061a0002710007383c080009000a1a6553f1000b192710'],
+  ['lin, what lin lacks left out', lin, 'a901636465760200030104000500080309010a000b192710'],
 ];
 
 function refusal(f: () => unknown): InfoError {
@@ -35,10 +35,10 @@ describe('info record', () => {
     expect(decodeInfo(unhex(h))).toEqual(info);
   });
 
-  it('is a plain CBOR map any decoder reads, keys 1..10', () => {
+  it('is a plain CBOR map any decoder reads, keys 1..11', () => {
     // cbor-x reads a map with integer keys as an object.
-    expect(cborx(Buffer.from(encodeInfo(esp32)))).toEqual({ 1: '1.2.0', 2: 7, 3: 1, 4: 3, 5: 42, 6: 160_000, 7: -61, 8: 0, 9: 0, 10: 1_700_000_000 });
-    expect(encodeInfo(esp32).length).toBe(36);
+    expect(cborx(Buffer.from(encodeInfo(esp32)))).toEqual({ 1: '1.2.0', 2: 7, 3: 1, 4: 3, 5: 42, 6: 160_000, 7: -61, 8: 0, 9: 0, 10: 1_700_000_000, 11: 10_000 });
+    expect(encodeInfo(esp32).length).toBe(40);
   });
 
   it('reset reason codes are ESP-IDF esp_reset_reason_t order', () => {
@@ -54,7 +54,7 @@ describe('info record', () => {
       ['non-shortest integer', unhex('a70163646576021800030104000500080309 01'.replace(/ /g, '')), 'cbor', /./],
       ['trailing bytes', unhex('a701636465760200030104000500080309010a'), 'cbor', /./],
       ['an array', encode([1, 2]), 'shape', /must be a CBOR map/],
-      ['unknown key', encode(new Map<number, string | number>([[1, 'dev'], [2, 0], [3, 1], [5, 0], [8, 0], [9, 0], [10, 0], [11, 1]])), 'unknown-key', /unknown key 11/],
+      ['unknown key', encode(new Map<number, string | number>([[1, 'dev'], [2, 0], [3, 1], [5, 0], [8, 0], [9, 0], [10, 0], [11, 1000], [12, 1]])), 'unknown-key', /unknown key 12/],
       ['text key', encode(new Map<string | number, string | number>([['v', 'dev']])), 'unknown-key', /unknown key v/],
       ['version not text', encode(new Map([[1, 5], [2, 0], [3, 1], [5, 0], [8, 0], [9, 0]])), 'type', /firmwareVersion must be text/],
       ['empty version', encode(new Map<number, string | number>([[1, ''], [2, 0], [3, 1], [5, 0], [8, 0], [9, 0]])), 'range', /1\.\.32 characters/],
@@ -82,12 +82,12 @@ describe('info record', () => {
 
 describe('health record', () => {
   it('is the changing half of info under the same keys, golden bytes', () => {
-    const h = { uptime: 3600, freeHeap: 150_000, rssi: -70, outboxDepth: 2, dropped: 0, ts: 1_700_000_000 };
-    expect(hex(encodeHealth(h))).toBe('a605190e10061a000249f00738450802090 00a1a6553f100'.replace(/ /g, ''));
+    const h = { uptime: 3600, freeHeap: 150_000, rssi: -70, outboxDepth: 2, dropped: 0, ts: 1_700_000_000, intervalMs: 10_000 };
+    expect(hex(encodeHealth(h))).toBe('a705190e10061a000249f0073845080209000a1a6553f1000b192710'.replace(/ /g, ''));
     expect(decodeHealth(encodeHealth(h))).toEqual(h);
     // An info passed as health keeps only the health keys.
-    expect(decodeHealth(encodeHealth(esp32))).toEqual({ uptime: 42, freeHeap: 160_000, rssi: -61, outboxDepth: 0, dropped: 0, ts: 1_700_000_000 });
-    expect(encodeHealth({ uptime: 0, outboxDepth: 0, dropped: 0, ts: 0 }).length).toBe(9);
+    expect(decodeHealth(encodeHealth(esp32))).toEqual({ uptime: 42, freeHeap: 160_000, rssi: -61, outboxDepth: 0, dropped: 0, ts: 1_700_000_000, intervalMs: 10_000 });
+    expect(encodeHealth({ uptime: 0, outboxDepth: 0, dropped: 0, ts: 0, intervalMs: 1000 }).length).toBe(13);
   });
 
   it('refuses identity keys and missing counters', () => {

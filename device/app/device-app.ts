@@ -249,6 +249,7 @@ export class DeviceApp {
       outboxDepth: this.session.outbox.length + this.session.inflightCount,
       dropped: this.stats.dropped,
       ts: this.platform.clock.unixTime(),
+      intervalMs: this.stats.intervalMs,
     };
   }
 
