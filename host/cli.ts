@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   flash: () => import('./commands/flash.ts'),
   serial: () => import('./commands/serial.ts'),
   ota: () => import('./commands/ota.ts'),
+  devices: () => import('./commands/devices.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {
