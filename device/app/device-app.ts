@@ -255,15 +255,9 @@ export class DeviceApp {
 
   /** Retained on every connect: a fleet view learns version and boot cause without asking. */
   private publishInfo(): void {
-    let payload: Uint8Array;
-    try {
-      payload = encodeInfo({ ...this.health(), firmwareVersion: this.config.firmwareVersion, otaSeq: this.ota?.installer.installedSeq ?? 0, schema: SAMPLE_SCHEMA });
-    } catch (err) {
-      this.fail(`info not sent: ${(err as Error).message}`);
-      return;
-    }
-    this.session.publish(this.topics.info(this.config.deviceId), payload, { qos: 1, retain: true }, this.link.now());
-    this.link.flush();
+    this.publishRecord('info', this.topics.info(this.config.deviceId), 1, () =>
+      encodeInfo({ ...this.health(), firmwareVersion: this.config.firmwareVersion, otaSeq: this.ota?.installer.installedSeq ?? 0, schema: SAMPLE_SCHEMA }),
+    );
   }
 
   /**
@@ -272,14 +266,19 @@ export class DeviceApp {
    */
   private publishHealth(): void {
     if (this.session.state !== 'connected') return;
+    this.publishRecord('health', this.topics.health(this.config.deviceId), 0, () => encodeHealth(this.health()));
+  }
+
+  /** Retained; a record that fails to encode is counted and logged, never thrown at a timer. */
+  private publishRecord(what: string, topic: string, qos: 0 | 1, make: () => Uint8Array): void {
     let payload: Uint8Array;
     try {
-      payload = encodeHealth(this.health());
+      payload = make();
     } catch (err) {
-      this.fail(`health not sent: ${(err as Error).message}`);
+      this.fail(`${what} not sent: ${(err as Error).message}`);
       return;
     }
-    this.session.publish(this.topics.health(this.config.deviceId), payload, { qos: 0, retain: true }, this.link.now());
+    this.session.publish(topic, payload, { qos, retain: true }, this.link.now());
     this.link.flush();
   }
 
