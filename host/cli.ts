@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   serial: () => import('./commands/serial.ts'),
   ota: () => import('./commands/ota.ts'),
   devices: () => import('./commands/devices.ts'),
+  history: () => import('./commands/history.ts'),
 };
 
 export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {
