@@ -67,7 +67,8 @@ export class DeviceApp {
   private readonly stats: DeviceStats;
   private readonly ota: DeviceOta | undefined;
   private healthTimer: TimerHandle | undefined;
-  private readonly startedAt: number;
+  /** Clock time of start(): uptime counts from there (the constructor must not need the clock). */
+  private startedAt = 0;
 
   constructor(options: DeviceAppOptions) {
     const { platform, config } = options;
@@ -105,7 +106,6 @@ export class DeviceApp {
         },
         onEvent: (event) => this.emit({ type: 'ota', event }),
       });
-    this.startedAt = platform.clock.now();
     this.stats = {
       link: 'down', session: 'idle', samples: 0, motionEvents: 0, delivered: 0, dropped: 0, commands: 0, errors: 0,
       intervalMs: config.intervalMs,
@@ -119,6 +119,7 @@ export class DeviceApp {
 
   start(): void {
     const { platform, config } = this;
+    this.startedAt = platform.clock.now();
     this.session.subscribe([{ topic: this.topics.commands(config.deviceId), qos: 1 }, ...(this.ota?.subscriptions() ?? []).map((topic) => ({ topic, qos: 1 as const }))]);
     platform.sensors.onMotion((active) => this.publishMotion(active));
     platform.network.start((state, detail) => {
