@@ -22,7 +22,7 @@ export class BrokerUnreachable extends Error {
   override name = 'BrokerUnreachable';
 }
 
-/** Emits 'device' (id) after each message folded in. */
+/** Emits 'device' (id) after each message folded in, and 'sample' (id, sample, receivedAt) for each live sample. */
 export class FleetWatcher extends EventEmitter {
   readonly registry: DeviceRegistry;
   private readonly driver: SessionDriver;
@@ -68,8 +68,14 @@ export class FleetWatcher extends EventEmitter {
             }
             return;
           }
-          const id = this.registry.apply({ topic: e.topic, payload: e.payload, retain: e.retain }, this.now());
-          if (id !== undefined) this.emit('device', id);
+          const at = this.now();
+          const id = this.registry.apply({ topic: e.topic, payload: e.payload, retain: e.retain }, at);
+          if (id === undefined) return;
+          this.emit('device', id);
+          if (e.retain || this.registry.topics.parse(e.topic)?.kind !== 'telemetry') return;
+          // Only a sample that decoded: an undecodable one leaves the previous sample in the row.
+          const row = this.registry.row(id, at);
+          if (row?.lastSample && row.lastSampleAt === at) this.emit('sample', id, row.lastSample, at);
         }
       });
       this.driver.subscribe([...filters, this.syncTopic].map((topic) => ({ topic, qos: 1 as const })));

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from '../sim/fleet.ts';
 import { RealClock } from '../host/xs/timers.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { FleetWatcher, readDevices } from '../fleet/devices.ts';
+import { HistoryRecorder } from '../fleet/recorder.ts';
+import { SqliteHistory } from '../fleet/sqlite-history.ts';
+import type { Sample } from '../protocol/telemetry.ts';
 import { STALE_FACTOR } from '../fleet/registry.ts';
 import { decodeInfo } from '../protocol/info.ts';
 import { Topics } from '../protocol/topics.ts';
@@ -130,6 +135,28 @@ describe('canopy devices', () => {
     await observer.until(() => infoCount('dev-3') > infos.length && lastStatus('dev-3') === 'online', 'dev-3 back online');
     const again = observer.events.filter((e): e is Extract<SessionEvent, { type: 'message' }> => e.type === 'message' && e.topic === topics.info('dev-3')).at(-1)!;
     expect(decodeInfo(again.payload).resetReason).toBe('power-on');
+  });
+
+  it('samples heard from the fleet land in the SQLite history, and canopy history returns them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canopy-recorder-'));
+    const db = join(dir, 'history.sqlite');
+    const store = new SqliteHistory(db);
+    const watcher = new FleetWatcher({ broker: broker.url });
+    const recorder = new HistoryRecorder(watcher, store, { batch: 4, everyMs: 200 });
+    const heard: Sample[] = [];
+    const three = new Promise<void>((resolve) => watcher.on('sample', (id: string, s: Sample) => id === 'dev-1' && heard.push(s) >= 3 && resolve()));
+    await watcher.start();
+    await three;
+    recorder.stop();
+    await watcher.stop();
+    store.close();
+    expect(recorder.written).toBeGreaterThanOrEqual(3);
+    const r = await canopy('history', 'dev-1', '--field', 'temperature', '--since', '1h', '--db', db, '--json');
+    expect(r.code).toBe(0);
+    const points = JSON.parse(r.out) as { seq: number; value: number | null }[];
+    expect(points.map((p) => p.seq)).toEqual(heard.map((s) => s.seq));
+    expect(points.map((p) => p.value)).toEqual(heard.map((s) => s.temperature));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('--watch --json prints a line per device and exits 0 on Ctrl-C', async () => {
