@@ -92,9 +92,9 @@ describe('canopy devices', () => {
 
   it('a partitioned device turns stale within two intervals, then offline when its will fires', async () => {
     const watcher = new FleetWatcher({ broker: broker.url });
-    const heard = new Promise<void>((resolve) => watcher.on('device', (id: string) => id === 'dev-2' && watcher.registry.row(id, Date.now())!.lastSampleAt !== undefined && resolve()));
     await watcher.start();
-    await heard;
+    // The next live sample, heard after the retained records: the partition starts right after it.
+    await new Promise<void>((resolve) => watcher.on('sample', (id: string) => id === 'dev-2' && resolve()));
     fleet.partition(['dev-2']);
     // The device's last sample before the partition reached the watcher too.
     const partitionedAt = Date.now();
