@@ -24,6 +24,8 @@ const verbs: Record<string, Entry> = {
   ota: { summary: 'signed OTA: keys, packages, verify, push and rollout', load: () => import('./commands/ota.ts') },
   ca: { summary: 'fleet CA: init, and client/server certificates', load: () => import('./commands/ca.ts') },
   provision: { summary: 'issue a device its key, certificate and NVS settings image', load: () => import('./commands/provision.ts') },
+  devices: { summary: 'list the fleet: online/stale/offline, last seen, firmware, last OTA, last sample', load: () => import('./commands/devices.ts') },
+  history: { summary: "one field of a device's stored telemetry over a time range (table, CSV, JSON)", load: () => import('./commands/history.ts') },
   acl: { summary: 'broker ACL: each device only its own topics, technician and monitor roles', load: () => import('./commands/acl.ts') },
 };
 

@@ -27,6 +27,10 @@ export interface DeviceConfig {
   /** Largest inbound MQTT packet, bytes; a larger one is refused at its header. */
   maxPacketSize: number;
   wifi: { ssid?: string; password?: string };
+  /** Reported in the info record; compiled in (manifest config), never a per-device override. */
+  firmwareVersion: string;
+  /** How often the health record is republished while connected, ms. */
+  healthIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +62,8 @@ export const DEFAULTS = Object.freeze({
   // fits too for images up to about 15 MB at the default 4 KiB chunks. Anything larger is
   // refused at its header, before its body is buffered.
   maxPacketSize: 131_072 + 4096,
+  firmwareVersion: 'dev',
+  healthIntervalMs: 60_000,
 } as const);
 
 /** Storage keys a technician may set per device; also what the set-interval command persists. */
@@ -117,6 +123,8 @@ export function resolveConfig(base: ConfigSource, overrides?: ConfigSource): Dev
   if (bh1750Address !== 0x23 && bh1750Address !== 0x5c) {
     throw new ConfigError(`bh1750Address must be 0x23 (ADDR low) or 0x5C (ADDR high), got 0x${bh1750Address.toString(16)}`);
   }
+  const firmwareVersion = str('firmwareVersion', DEFAULTS.firmwareVersion);
+  if (firmwareVersion.length > 32) throw new ConfigError(`firmwareVersion must be at most 32 characters, got ${firmwareVersion.length}`);
   const wifiSsid = base.get('ssid');
   const wifiPassword = base.get('password');
   return {
@@ -138,6 +146,8 @@ export function resolveConfig(base: ConfigSource, overrides?: ConfigSource): Dev
     pirWarmupMs: int('pirWarmupMs', DEFAULTS.pirWarmupMs, 0, 600_000),
     outboxLimit: int('outboxLimit', DEFAULTS.outboxLimit, 1, 10_000),
     maxPacketSize: int('maxPacketSize', DEFAULTS.maxPacketSize, 1024, 268_435_460),
+    firmwareVersion,
+    healthIntervalMs: int('healthIntervalMs', DEFAULTS.healthIntervalMs, 1000, 86_400_000),
     wifi: {
       ssid: typeof wifiSsid === 'string' && wifiSsid !== '' ? wifiSsid : undefined,
       password: typeof wifiPassword === 'string' && wifiPassword !== '' ? wifiPassword : undefined,

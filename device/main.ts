@@ -7,6 +7,7 @@
 // and then abort at boot. `System` is a global installed by the IO manifests: the typings' module
 // `embedded:io/system` does not exist at run time.
 import config from 'mc/config';
+import Net from 'net';
 import { createNetwork } from 'canopy/network';
 import { createSensors } from 'canopy/sensors';
 import { createOta } from 'canopy/ota';
@@ -19,10 +20,23 @@ import { moddableClock } from 'device/platform/moddable/clock';
 import { preferenceStorage } from 'device/platform/moddable/storage';
 import { openOutboxStore } from 'device/platform/moddable/outbox-store';
 import { outboxArea } from 'canopy/outbox-area';
-import type { DevicePlatform, LogLevel } from 'device/platform/types';
+import { bootReason } from 'device/app/reset-reason';
+import type { DevicePlatform, LogLevel, PlatformHealth } from 'device/platform/types';
 
 function log(level: LogLevel, message: string): void {
   trace(`[${level}] ${message}\n`);
+}
+
+/**
+ * What this build's SDK modules can tell: the Wi-Fi RSSI from `net` (ESP32, while associated;
+ * lin's `net` has none), and a software restart from the app's own mark. No free heap and no
+ * ESP-IDF reset reason: those need SDK modules this manifest does not include (docs/info.md).
+ */
+function healthOf(reason: PlatformHealth['resetReason']): () => PlatformHealth {
+  return () => {
+    const rssi: unknown = Net.get('RSSI');
+    return { resetReason: reason, ...(typeof rssi === 'number' && rssi <= 0 && rssi >= -128 ? { rssi } : {}) };
+  };
 }
 
 function boot(): void {
@@ -49,6 +63,7 @@ function boot(): void {
   // QoS 1/2 messages queued while offline survive a power cut: a ring of flash sectors (esp32: the
   // "storage" partition; lin: a file), one flash write per queued message (docs/device-outbox.md).
   const outboxStore = openOutboxStore(outboxArea());
+  const booted = bootReason(preferenceStorage, 'unknown');
   const platform: DevicePlatform = {
     clock: moddableClock,
     network: createNetwork({ ssid: settings.wifi.ssid, password: settings.wifi.password, sntpHost: typeof config.sntp === 'string' ? config.sntp : undefined }),
@@ -62,9 +77,11 @@ function boot(): void {
     restart: (reason) => {
       log('warn', `restarting: ${reason}`);
       outboxStore.flush();
+      booted.markRestart();
       slots?.rollbackIfRequested();
       System.restart();
     },
+    health: healthOf(booted.reason),
   };
   const app = new DeviceApp({
     platform,

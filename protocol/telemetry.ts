@@ -4,6 +4,12 @@
 // test/telemetry.test.ts.
 import { decode, encode, type CborValue } from './cbor/index';
 
+/**
+ * The id of the sample layout below, reported in the device's info record (protocol/info.ts) so a
+ * reader can tell which layout a device speaks. A new layout gets a new id, never a reused one.
+ */
+export const SAMPLE_SCHEMA = 1;
+
 export interface Sample {
   /** Increases by one per sample and never goes back across reboots (it may skip ahead after one); 1..2^32-1, then wraps. */
   seq: number;

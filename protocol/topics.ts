@@ -2,6 +2,7 @@
 //   telemetry        CBOR samples              events/<name>  CBOR events (motion)
 //   status           retained "online"/"offline"  cmd         CBOR commands to the device
 //   ota/<sub>        OTA offer, request, block, status
+//   info             retained CBOR identity (protocol/info.ts)   health  retained CBOR health
 export class TopicError extends Error {
   override name = 'TopicError';
 }
@@ -10,7 +11,7 @@ const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const LEVEL = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_TOPIC = 256;
 
-export type TopicKind = 'telemetry' | 'status' | 'event' | 'cmd' | 'ota';
+export type TopicKind = 'telemetry' | 'status' | 'event' | 'cmd' | 'ota' | 'info' | 'health';
 
 export interface ParsedTopic {
   deviceId: string;
@@ -45,6 +46,12 @@ export class Topics {
   ota(id: string, sub: string): string {
     return this.build(id, 'ota', sub);
   }
+  info(id: string): string {
+    return this.build(id, 'info');
+  }
+  health(id: string): string {
+    return this.build(id, 'health');
+  }
 
   /** Filters for a whole fleet. */
   telemetryFilter(): string {
@@ -63,7 +70,7 @@ export class Topics {
     if (l.slice(0, this.depth).join('/') !== this.prefix) return null;
     const [deviceId, kind, sub, ...extra] = l.slice(this.depth);
     if (!deviceId || !DEVICE_ID.test(deviceId) || extra.length > 0) return null;
-    if ((kind === 'telemetry' || kind === 'status' || kind === 'cmd') && sub === undefined) return { deviceId, kind };
+    if ((kind === 'telemetry' || kind === 'status' || kind === 'cmd' || kind === 'info' || kind === 'health') && sub === undefined) return { deviceId, kind };
     if ((kind === 'events' || kind === 'ota') && sub !== undefined && LEVEL.test(sub)) return { deviceId, kind: kind === 'events' ? 'event' : 'ota', sub };
     return null;
   }

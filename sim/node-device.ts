@@ -3,7 +3,8 @@
 // one-process-per-device model allows.
 import { DeviceApp } from '../device/app/device-app.ts';
 import { objectSource, resolveConfig } from '../device/config.ts';
-import { seededRandom } from '../device/platform/random.ts';
+import { seededRandom, simulatedHealth } from '../device/platform/random.ts';
+import { bootReason } from '../device/app/reset-reason.ts';
 import type { DevicePlatform, TimerHandle } from '../device/platform/types.ts';
 import { openDeviceSocket, type DeviceSocket } from '../host/device-socket.ts';
 import { DeviceFlash, type SimDevice, type SimDeviceOptions } from './sim-device.ts';
@@ -40,6 +41,13 @@ export class NodeDevice implements SimDevice {
     const timers = this.timers;
     const sockets = this.sockets;
     this.boots++;
+    const storage = {
+      get: (key: string) => flash.settings.get(key),
+      set: (key: string, value: string | number | boolean) => void flash.settings.set(key, value),
+      delete: (key: string) => void flash.settings.delete(key),
+    };
+    const boot = bootReason(storage, 'power-on');
+    const measure = simulatedHealth((options.seed ?? 1) * 7919 + this.boots);
     const platform: DevicePlatform = {
       clock: {
         now: () => clock.now(),
@@ -79,22 +87,20 @@ export class NodeDevice implements SimDevice {
         onMotion: (callback) => (this.motionListener = callback),
         close: () => (this.motionListener = undefined),
       },
-      storage: {
-        get: (key) => flash.settings.get(key),
-        set: (key, value) => void flash.settings.set(key, value),
-        delete: (key) => void flash.settings.delete(key),
-      },
+      storage,
       outboxStore: flash.outboxStore(),
       // A new seed per boot, as a real device's entropy would differ after a reset.
       random: seededRandom((options.seed ?? 1) * 7919 + this.boots),
       log: (level, message) => options.onEvent?.({ type: 'log', level, message }),
       restart: (reason) => {
+        boot.markRestart();
         // Called from inside the app: reboot once its stack has unwound.
         setImmediate(() => {
           this.halt();
           this.boot().then(() => options.onEvent?.({ type: 'restart', reason }));
         });
       },
+      health: () => ({ resetReason: boot.reason, ...measure() }),
     };
     const source = objectSource(options.config);
     const config = resolveConfig(source, platform.storage);

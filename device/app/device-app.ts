@@ -5,7 +5,8 @@
 import { decodeCommand, type Command } from '../../protocol/commands';
 import { Outbox } from '../../protocol/session/outbox';
 import { Session, type SessionEvent, type SessionState } from '../../protocol/session/session';
-import { encodeMotionEvent, encodeSample, type Sample } from '../../protocol/telemetry';
+import { encodeMotionEvent, encodeSample, SAMPLE_SCHEMA, type Sample } from '../../protocol/telemetry';
+import { encodeHealth, encodeInfo, type DeviceHealth, type ResetReason } from '../../protocol/info';
 import { Topics } from '../../protocol/topics';
 import { utf8Encode } from '../../protocol/utf8';
 import type { DeviceConfig } from '../config';
@@ -65,6 +66,9 @@ export class DeviceApp {
   private rebootReason = 'reboot command';
   private readonly stats: DeviceStats;
   private readonly ota: DeviceOta | undefined;
+  private healthTimer: TimerHandle | undefined;
+  /** Clock time of start(): uptime counts from there (the constructor must not need the clock). */
+  private startedAt = 0;
 
   constructor(options: DeviceAppOptions) {
     const { platform, config } = options;
@@ -115,6 +119,7 @@ export class DeviceApp {
 
   start(): void {
     const { platform, config } = this;
+    this.startedAt = platform.clock.now();
     this.session.subscribe([{ topic: this.topics.commands(config.deviceId), qos: 1 }, ...(this.ota?.subscriptions() ?? []).map((topic) => ({ topic, qos: 1 as const }))]);
     platform.sensors.onMotion((active) => this.publishMotion(active));
     platform.network.start((state, detail) => {
@@ -126,12 +131,14 @@ export class DeviceApp {
     this.ota?.start();
     this.nextSampleAt = platform.clock.now() + this.stats.intervalMs;
     this.armSampleTimer();
+    this.armHealthTimer();
   }
 
   /** Clean stop: "offline", in-flight messages drained, DISCONNECT. `done` runs once closed. */
   stop(done?: () => void): void {
     this.onStopped = done;
     this.cancelSampleTimer();
+    this.cancelHealthTimer();
     this.session.disconnect(this.link.now());
     this.link.flush();
     if (this.session.state === 'closed') this.finishStop();
@@ -182,6 +189,7 @@ export class DeviceApp {
         else if (this.ota?.handles(e.topic)) this.ota.onMessage(e.topic, e.payload);
         break;
       case 'connected':
+        this.publishInfo();
         this.ota?.onConnected();
         break;
       case 'connection-lost':
@@ -231,6 +239,66 @@ export class DeviceApp {
     }
   }
 
+  /** What the platform can measure now, with the app's own counters. */
+  health(): DeviceHealth & { resetReason?: ResetReason } {
+    const p = this.platform.health?.() ?? {};
+    return {
+      uptime: Math.min(0xffffffff, Math.floor((this.platform.clock.now() - this.startedAt) / 1000)),
+      ...(p.freeHeap === undefined ? {} : { freeHeap: p.freeHeap }),
+      ...(p.rssi === undefined ? {} : { rssi: p.rssi }),
+      ...(p.resetReason === undefined ? {} : { resetReason: p.resetReason }),
+      outboxDepth: this.session.outbox.length + this.session.inflightCount,
+      dropped: this.stats.dropped,
+      ts: this.platform.clock.unixTime(),
+      intervalMs: this.stats.intervalMs,
+    };
+  }
+
+  /** Retained on every connect: a fleet view learns version and boot cause without asking. */
+  private publishInfo(): void {
+    this.publishRecord('info', this.topics.info(this.config.deviceId), 1, () =>
+      encodeInfo({ ...this.health(), firmwareVersion: this.config.firmwareVersion, otaSeq: this.ota?.installer.installedSeq ?? 0, schema: SAMPLE_SCHEMA }),
+    );
+  }
+
+  /**
+   * Only while connected: a health record is stale by the next one, so none is queued while
+   * offline. QoS 1, not 0: with QoS 0 health a partitioned device's will came late in the
+   * mosquitto partition scenario (test/sim-scenarios.test.ts, "offline within 40 s"); why QoS 0
+   * traffic delays the loss is for the session's keepalive to answer (reported, not fixed here).
+   */
+  private publishHealth(): void {
+    if (this.session.state !== 'connected') return;
+    this.publishRecord('health', this.topics.health(this.config.deviceId), 1, () => encodeHealth(this.health()));
+  }
+
+  /** Retained; a record that fails to encode is counted and logged, never thrown at a timer. */
+  private publishRecord(what: string, topic: string, qos: 0 | 1, make: () => Uint8Array): void {
+    let payload: Uint8Array;
+    try {
+      payload = make();
+    } catch (err) {
+      this.fail(`${what} not sent: ${(err as Error).message}`);
+      return;
+    }
+    this.session.publish(topic, payload, { qos, retain: true }, this.link.now());
+    this.link.flush();
+  }
+
+  private armHealthTimer(): void {
+    this.cancelHealthTimer();
+    this.healthTimer = this.platform.clock.setTimer(() => {
+      this.healthTimer = undefined;
+      this.publishHealth();
+      this.armHealthTimer();
+    }, this.config.healthIntervalMs);
+  }
+
+  private cancelHealthTimer(): void {
+    if (this.healthTimer !== undefined) this.platform.clock.clearTimer(this.healthTimer);
+    this.healthTimer = undefined;
+  }
+
   private armSampleTimer(): void {
     this.cancelSampleTimer();
     const clock = this.platform.clock;
@@ -251,6 +319,7 @@ export class DeviceApp {
 
   private finishStop(): void {
     this.cancelSampleTimer();
+    this.cancelHealthTimer();
     this.ota?.stop();
     this.link.halt();
     this.platform.network.stop();

@@ -12,3 +12,13 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Simulated free heap and Wi-Fi RSSI for the simulator's two engines, drawn from their own seeded
+ * stream (the platform's `random` drives reconnect jitter, which must not shift when health is
+ * read). Values near an ESP32 running Canopy: ~150-170 KB free, -45..-75 dBm.
+ */
+export function simulatedHealth(seed: number): () => { freeHeap: number; rssi: number } {
+  const r = seededRandom(seed ^ 0x5eed4ea1);
+  return () => ({ freeHeap: 150_000 + Math.floor(r() * 20_000), rssi: -45 - Math.floor(r() * 30) });
+}

@@ -3,6 +3,7 @@
 // the XS engine (device/platform/xsnap) and the simulator on V8 (sim/) each implement it, so all
 // three run the very same DeviceApp.
 import type { OutboxStore } from '../../protocol/session/outbox';
+import type { ResetReason } from '../../protocol/info';
 
 export type TimerHandle = unknown;
 
@@ -65,6 +66,19 @@ export interface DeviceStorage {
   delete(key: string): void;
 }
 
+/**
+ * The health values only the platform can measure, for the device's info and health records
+ * (protocol/info.ts). Leave out what the platform cannot tell: it is then absent on the wire.
+ */
+export interface PlatformHealth {
+  /** Why this boot happened; read once at boot, the same on every call. */
+  resetReason?: ResetReason;
+  /** Bytes of free heap now. */
+  freeHeap?: number;
+  /** Wi-Fi signal now, dBm (-128..0). */
+  rssi?: number;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface DevicePlatform {
@@ -81,4 +95,6 @@ export interface DevicePlatform {
   log(level: LogLevel, message: string): void;
   /** Reboots the device (the app has already disconnected cleanly when it asks). */
   restart(reason: string): void;
+  /** Reset reason, free heap, RSSI; absent: the info record carries none of them. */
+  health?(): PlatformHealth;
 }

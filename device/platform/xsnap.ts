@@ -17,7 +17,8 @@ import type { OutboxStore } from '../../protocol/session/outbox';
 import type { OutboundMessage } from '../../protocol/session/message';
 import { utf8Decode, utf8Encode } from '../../protocol/utf8';
 import { callHost, clearTimeout, now, registerChannel, setTimeout } from './xs-bridge';
-import { seededRandom } from './random';
+import { seededRandom, simulatedHealth } from './random';
+import { bootReason } from '../app/reset-reason';
 import type { ConnectionHandlers, DevicePlatform, DeviceStorage, LinkState, LogLevel } from './types';
 import { NetOp } from './xsnap-net';
 
@@ -93,6 +94,10 @@ export function createXsnapPlatform(seed: number): DevicePlatform {
     delete: (key) => callJson('storage', { op: 'delete', key }),
   };
 
+  // A simulated device goes down only by a restart it asked for or by a power cut.
+  const boot = bootReason(storage, 'power-on');
+  const measure = simulatedHealth(seed);
+
   return {
     clock: {
       now,
@@ -147,6 +152,10 @@ export function createXsnapPlatform(seed: number): DevicePlatform {
     outboxStore: new BridgeOutboxStore(),
     random: seededRandom(seed),
     log: (level: LogLevel, message: string) => callJson('dev', { op: 'log', level, message }),
-    restart: (reason: string) => callJson('dev', { op: 'restart', reason }),
+    restart: (reason: string) => {
+      boot.markRestart();
+      callJson('dev', { op: 'restart', reason });
+    },
+    health: () => ({ resetReason: boot.reason, ...measure() }),
   };
 }

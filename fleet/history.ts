@@ -1,0 +1,60 @@
+// The telemetry history: what every sample said, per device and time, behind one small interface
+// so the SQLite file (fleet/sqlite-history.ts) and a server database later answer the same
+// queries. The writer is whatever hears samples (the bridge of issue 15.3, when it lands);
+// `canopy history` is the reader.
+import type { Sample } from '../protocol/telemetry.ts';
+
+/** The sample fields a history query can ask for, as `--field` names them. */
+export const HISTORY_FIELDS = ['temperature', 'humidity', 'lux', 'motion', 'dhtErrors'] as const;
+export type HistoryField = (typeof HISTORY_FIELDS)[number];
+
+export interface HistoryRow {
+  device: string;
+  /** Unix ms the sample was taken (its own ts) or, while the device's clock was unset, received. */
+  at: number;
+  sample: Sample;
+}
+
+export interface HistoryPoint {
+  at: number;
+  seq: number;
+  /** null when the sensor gave no value; motion reads 0/1. */
+  value: number | null;
+}
+
+export interface HistoryQuery {
+  device: string;
+  field: HistoryField;
+  /** Unix ms, inclusive. */
+  since: number;
+  /** Unix ms, exclusive; now when absent. */
+  until?: number;
+  /** At most this many points, the newest kept; all when absent. */
+  limit?: number;
+}
+
+export interface HistoryStore {
+  /** Stores a batch in one transaction; a sample already stored (same device and seq and time) is kept once. */
+  insert(rows: HistoryRow[]): void;
+  /** Points in time order. */
+  query(q: HistoryQuery): HistoryPoint[];
+  /** Deletes samples taken before `before` (Unix ms); returns how many. The retention setting. */
+  prune(before: number): number;
+  close(): void;
+}
+
+export class HistoryError extends Error {
+  override name = 'HistoryError';
+}
+
+/** The row for a sample heard at `receivedAt`: the device's own time when its clock is set. */
+export function historyRow(device: string, sample: Sample, receivedAt: number): HistoryRow {
+  return { device, at: sample.ts > 0 ? sample.ts * 1000 : receivedAt, sample };
+}
+
+/** "90s", "15m", "1h", "7d" → ms; undefined when it is not such a duration. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+)(s|m|h|d)$/.exec(text);
+  if (!m) return undefined;
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}

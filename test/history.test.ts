@@ -1,0 +1,122 @@
+// The SQLite history store (fleet/sqlite-history.ts, better-sqlite3 12 on Node 20) and
+// `canopy history` reading it: ranges, fields, duplicates, retention, and every failure path with
+// its exit code and message. A real file in a temp folder; nothing is mocked.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { historyRow, parseDuration, type HistoryRow } from '../fleet/history.ts';
+import { SqliteHistory } from '../fleet/sqlite-history.ts';
+import type { Sample } from '../protocol/telemetry.ts';
+import { canopy } from './support/run-canopy.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'canopy-history-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const sample = (seq: number, over: Partial<Sample> = {}): Sample => ({ seq, ts: 0, temperature: 20 + seq / 10, humidity: 40, lux: 100 + seq, motion: seq % 2 === 1, dhtErrors: 0, ...over });
+const T0 = 1_700_000_000_000;
+
+describe('SQLite history store', () => {
+  it('stores a batch and answers one field of one device over a range, oldest first', () => {
+    const store = new SqliteHistory(join(dir, 'a.sqlite'));
+    const rows: HistoryRow[] = [];
+    for (let seq = 1; seq <= 10; seq++) rows.push(historyRow('d-1', sample(seq), T0 + seq * 1000), historyRow('d-2', sample(seq, { temperature: -5 }), T0 + seq * 1000));
+    store.insert(rows);
+    expect(store.query({ device: 'd-1', field: 'temperature', since: T0 + 3000, until: T0 + 6000 })).toEqual([
+      { at: T0 + 3000, seq: 3, value: 20.3 },
+      { at: T0 + 4000, seq: 4, value: 20.4 },
+      { at: T0 + 5000, seq: 5, value: 20.5 },
+    ]);
+    expect(store.query({ device: 'd-2', field: 'temperature', since: 0 }).every((p) => p.value === -5)).toBe(true);
+    expect(store.query({ device: 'd-1', field: 'motion', since: T0 + 1000, until: T0 + 3000 }).map((p) => p.value)).toEqual([1, 0]);
+    expect(store.query({ device: 'd-1', field: 'lux', since: 0, limit: 2 }).map((p) => p.value)).toEqual([109, 110]);
+    store.close();
+  });
+
+  it('a sample resent after a reconnect is stored once; a failed reading stays null', () => {
+    const store = new SqliteHistory(':memory:');
+    const row = historyRow('d', sample(1, { temperature: null }), T0);
+    store.insert([row]);
+    store.insert([row, historyRow('d', sample(2), T0 + 1000)]);
+    expect(store.query({ device: 'd', field: 'temperature', since: 0 })).toEqual([{ at: T0, seq: 1, value: null }, { at: T0 + 1000, seq: 2, value: 20.2 }]);
+    store.close();
+  });
+
+  it("uses the device's own time when its clock is set, else the time it was heard", () => {
+    expect(historyRow('d', sample(1, { ts: 1_700_000_123 }), T0).at).toBe(1_700_000_123_000);
+    expect(historyRow('d', sample(1, { ts: 0 }), T0).at).toBe(T0);
+  });
+
+  it('retention: prune deletes what is older than the cut and says how many', () => {
+    const store = new SqliteHistory(':memory:');
+    store.insert([1, 2, 3, 4].map((seq) => historyRow('d', sample(seq), T0 + seq * 1000)));
+    expect(store.prune(T0 + 3000)).toBe(2);
+    expect(store.query({ device: 'd', field: 'lux', since: 0 }).map((p) => p.seq)).toEqual([3, 4]);
+    store.close();
+  });
+
+  it('durations', () => {
+    expect([parseDuration('90s'), parseDuration('15m'), parseDuration('1h'), parseDuration('7d'), parseDuration('1.5h'), parseDuration('h')]).toEqual([90_000, 900_000, 3_600_000, 604_800_000, undefined, undefined]);
+  });
+});
+
+describe('canopy history', () => {
+  const db = join(dir, 'cli.sqlite');
+  const now = Date.now();
+  const store = new SqliteHistory(db);
+  // Two hours ago, and the last half hour.
+  store.insert([historyRow('dev-1', sample(1), now - 2 * 3_600_000), historyRow('dev-1', sample(2), now - 1_800_000), historyRow('dev-1', sample(3, { temperature: null }), now - 60_000), historyRow('dev-2', sample(9), now - 60_000)]);
+  store.close();
+  const iso = (t: number) => new Date(t).toISOString();
+
+  it('--since 1h: the samples of the last hour, as a table', async () => {
+    const r = await canopy('history', 'dev-1', '--field', 'temperature', '--since', '1h', '--db', db);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')).toEqual(['TIME                      SEQ  TEMPERATURE', `${iso(now - 1_800_000)}    2  20.2`, `${iso(now - 60_000)}    3  n/a`]);
+  });
+
+  it('--csv and --json', async () => {
+    const csv = await canopy('history', 'dev-1', '--field', 'lux', '--since', '3h', '--db', db, '--csv');
+    expect(csv.code).toBe(0);
+    expect(csv.out.split('\n')).toEqual(['time,device,field,value', `${iso(now - 7_200_000)},dev-1,lux,101`, `${iso(now - 1_800_000)},dev-1,lux,102`, `${iso(now - 60_000)},dev-1,lux,103`]);
+    const json = await canopy('history', 'dev-2', '--field', 'temperature', '--since', '5m', '--db', db, '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toEqual([{ time: iso(now - 60_000), seq: 9, value: 20.9 }]);
+  });
+
+  it('nothing in the range says so, exit 0', async () => {
+    const r = await canopy('history', 'dev-9', '--field', 'humidity', '--since', '1h', '--db', db);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('no humidity samples from dev-9 in the last 1h');
+  });
+
+  it('a missing or foreign database file: exit 1, naming it', async () => {
+    const missing = join(dir, 'nope.sqlite');
+    const r = await canopy('history', 'dev-1', '--field', 'lux', '--since', '1h', '--db', missing);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`canopy history: no history database at ${missing}`);
+    const foreign = join(dir, 'foreign.sqlite');
+    writeFileSync(foreign, 'not sqlite at all, just text that is long enough to look like a header of something');
+    const f = await canopy('history', 'dev-1', '--field', 'lux', '--since', '1h', '--db', foreign);
+    expect(f.code).toBe(1);
+    expect(f.err).toBe(`canopy history: ${foreign} is not a Canopy history database: file is not a database`);
+  });
+
+  it.each([
+    [['history', '--field', 'lux', '--since', '1h'], /^canopy history: DEVICE is required\n\nUsage: canopy history DEVICE/],
+    [['history', 'a', 'b', '--field', 'lux', '--since', '1h'], /^canopy history: one DEVICE only, got a b/],
+    [['history', 'a', '--since', '1h'], /^canopy history: --field is required: one of temperature, humidity, lux, motion, dhtErrors/],
+    [['history', 'a', '--field', 'pressure', '--since', '1h'], /^canopy history: --field "pressure" is not one of temperature, humidity/],
+    [['history', 'a', '--field', 'lux'], /^canopy history: --since is required, e\.g\. --since 1h/],
+    [['history', 'a', '--field', 'lux', '--since', 'yesterday'], /^canopy history: --since must be a duration like 90s, 15m, 1h or 7d, got "yesterday"/],
+    [['history', 'a', '--field', 'lux', '--since', '1h', '--csv', '--json'], /^canopy history: --csv and --json are alternatives; give one/],
+    [['history', 'a', '--field', 'lux', '--since', '1h', '--limit', '0'], /^canopy history: --limit must be between 1 and 10000000, got 0/],
+    [['history', 'a', '--field', 'lux', '--since', '1h', '--format', 'x'], /^canopy history: Unknown option '--format'/],
+  ])('%j: exit 2 with the reason and the usage', async (argv, message) => {
+    const r = await canopy(...argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.out).toBe('');
+  });
+});
