@@ -81,6 +81,16 @@ describe('canopy build runs mcconfig', () => {
     expect(printed).not.toMatch(/s3cret/);
   });
 
+  it('--out makes its folder first: mcconfig refuses an -o folder that does not exist', () => {
+    const t = fakeTools('6.0.3');
+    const out = join(t.dir, 'new', 'out');
+    // The stand-in fails as the real one does when -o names no folder.
+    writeFileSync(join(t.bin, 'mcconfig'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${join(t.dir, 'args.txt')}\nwhile [ $# -gt 0 ]; do [ "$1" = -o ] && { [ -d "$2" ] || { echo "### Error: -o '$2': directory not found!" >&2; exit 1; }; }; shift; done\n`);
+    const r = canopy(['--target', 'lin', '--out', out], { PATH: `${t.bin}:/usr/bin:/bin`, MODDABLE: t.moddable });
+    expect(r.status, r.stderr).toBe(0);
+    expect(t.args()).toContain(out);
+  });
+
   it('lin needs no ESP-IDF; a failing mcconfig fails the build with exit 1', () => {
     const t = fakeTools('7.0.2', 2);
     const r = canopy(['--target', 'lin'], { PATH: `${t.bin}:/usr/bin:/bin`, MODDABLE: t.moddable });

@@ -2,7 +2,7 @@
 // checked first so a missing SDK, an old TypeScript or a missing ESP-IDF reads as a sentence
 // saying what to install, not as a stack trace from deep inside make.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { Command } from '../command.ts';
 import { checkPrerequisites } from '../../host/moddable/prerequisites.ts';
@@ -70,6 +70,8 @@ const command: Command = {
       console.log(`${mcconfig} ${shown}`);
       return 0;
     }
+    // mcconfig refuses an -o folder that does not exist yet ("directory not found").
+    if (f.out) mkdirSync(resolve(f.out), { recursive: true });
     console.error(`canopy build: ${mcconfig} ${shown}`);
     const code = await new Promise<number>((done) => {
       const child = spawn(mcconfig, argv, { stdio: 'inherit' });
