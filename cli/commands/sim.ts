@@ -28,7 +28,7 @@ const spec = verb({
     broker: { type: 'string', value: 'URL', help: 'use this broker instead of the embedded one (mqtt://, mqtts://; user:pass@ allowed, never printed)' },
     ca: { type: 'string', value: 'FILE', help: 'PEM CA certificate(s) the devices verify an mqtts:// broker against, as the firmware does (default: the system\'s roots)' },
     state: { type: 'string', value: 'DIR', help: 'keep each device\'s flash and NVS in DIR: a stopped or killed run resumes like a power-cycled fleet' },
-    port: { type: 'string', value: 'N', help: 'port for the embedded broker (default 1883; a free one if taken)' },
+    port: { type: 'string', value: 'N', help: 'port for the embedded broker; refused if taken (default 1883, or a free one if 1883 is taken; 0 for any free port)' },
     prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
     shard: { type: 'string', value: 'I/N', help: 'run only every N-th device id starting at I (several hosts, one fleet)' },
     json: { type: 'boolean', help: 'JSON lines of decoded telemetry, events and status, each with "device"' },
@@ -140,7 +140,8 @@ const command: Command = {
         caFile: f.ca,
         stateDir: f.state,
         onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: ${f.broker ? `broker ${f.broker}` : 'embedded broker'}: ${reason}; retrying\n`)),
-        brokerPort: intFlag('port', f.port, 1883, 0, 65535),
+        // Only the default port may fall back to a free one; an explicit --port is that port or an error.
+        brokerPort: f.port === undefined ? undefined : intFlag('port', f.port, 1883, 0, 65535),
         topicPrefix: f.prefix,
         shard,
         deviceConfig,
