@@ -1,7 +1,6 @@
 // `canopy sim`: virtual devices running the device app on the real XS engine (or V8), against the
 // embedded broker or any other, with a live view, JSON lines, or a scenario with assertions.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parseTrustStore } from '../../protocol/ota/trust.ts';
+import { writeFileSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { intFlag, parse, UsageError, verb } from '../flags.ts';
 import { findXsnapWorker } from '../../host/xs/worker.ts';
@@ -12,6 +11,8 @@ import { runSimulation } from '../../sim/runner.ts';
 import { loadScenario, parseDuration, type Scenario } from '../../sim/scenario.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
 import { redact } from '../../host/redact.ts';
+import { readTrustStore } from '../../host/user-file.ts';
+import { trustStoreJson } from '../../protocol/ota/trust.ts';
 
 const spec = verb({
   name: 'sim',
@@ -107,13 +108,8 @@ const command: Command = {
 
     let deviceConfig: Record<string, unknown> | undefined;
     if (f['ota-trust']) {
-      let trust: unknown;
-      try {
-        trust = JSON.parse(readFileSync(f['ota-trust'], 'utf8'));
-        parseTrustStore(trust);
-      } catch (err) {
-        throw new UsageError(`--ota-trust ${f['ota-trust']}: ${(err as Error).message}`);
-      }
+      // Checked here, handed to the devices as the JSON they parse themselves.
+      const trust = trustStoreJson(readTrustStore(f['ota-trust']));
       deviceConfig = { otaTrust: trust, otaVendor: f['ota-vendor'] ?? 'canopy', otaClass: f['ota-class'] ?? 'sensor-v1' };
     } else if (f['ota-vendor'] || f['ota-class']) throw new UsageError('--ota-vendor and --ota-class need --ota-trust');
 

@@ -5,6 +5,7 @@
 // a damaged file is refused here rather than discovered after a reboot.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { fileProblem } from '../user-file.ts';
 import { basename, join, relative, resolve } from 'node:path';
 import { parseEspImage } from '../../protocol/ota/esp-image.ts';
 import { hex } from '../../protocol/ota/le.ts';
@@ -50,7 +51,7 @@ function readInput(path: string, name: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (err) {
-    throw new FlashError('plan', `cannot read ${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FlashError('plan', `cannot read ${name}: ${fileProblem(err)}`);
   }
 }
 
@@ -130,7 +131,7 @@ function planFromImages(dir: string): FlashPlan {
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.bin'));
   } catch (err) {
-    throw new FlashError('plan', `cannot read the build folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FlashError('plan', `cannot read the build folder ${dir}: ${fileProblem(err)}`);
   }
   for (const nested of ['bootloader/bootloader.bin', 'partition_table/partition-table.bin']) if (existsSync(join(dir, nested))) names.push(nested);
   const found = names.map((n) => describeEntry(0, n, readInput(join(dir, n), n)));
