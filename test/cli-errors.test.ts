@@ -168,6 +168,13 @@ describe('user files that are missing or not what the verb expected: exit 1, one
     expect(r).toEqual({ code: 1, out: '', err: `canopy sim: ${p('not-json.json')} is not JSON (${jsonMessage('-x')}); ${TRUST}` });
   });
 
+  it('ota verify --device of another chip: exit 25, naming both chips', async () => {
+    writeFileSync(p('c3.json'), JSON.stringify({ vendor: 'acme', class: 'sensor-v1', chipId: 5 }));
+    const r = await canopy('ota', 'verify', p('app.cota'), '--trust', p('trust.json'), '--device', p('c3.json'));
+    expect(r.code).toBe(25);
+    expect(r.err.split('\n')[0]).toBe('invalid (esp-mismatch, exit 25): the image is built for ESP32 (chip id 0), but this device is an ESP32-C3 (chip id 5)');
+  });
+
   it('ca client with a CA folder whose key or certificate is not PEM', async () => {
     const ca = p('ca');
     mkdirSync(ca);

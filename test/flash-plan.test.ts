@@ -102,7 +102,7 @@ describe('flash plan', () => {
       [['0x10000=empty.bin'], 'plan', /empty\.bin is empty/],
       [['0x10000=bad.bin'], 'plan', /bad\.bin is not a valid ESP image: checksum mismatch: stored 0x[0-9A-F]{2}, computed 0x[0-9A-F]{2}/],
       [['0x10000=app.bin', '0x20000=app.bin'], 'plan', /app\.bin \(0x10000\.\.0x2E600\) overlaps app\.bin at 0x20000/],
-      [['0x0=c3.bin', '0x10000=app.bin'], 'chip-mismatch', /different chips: c3\.bin for ESP32-C3, app\.bin for ESP32/],
+      [['0x0=c3.bin', '0x10000=app.bin'], 'chip-mismatch', /different chips: c3\.bin for ESP32-C3 \(chip id 5\), app\.bin for ESP32 \(chip id 0\)/],
       [['0x8000=table.bin', '0x20000=app.bin'], 'plan', /app\.bin at 0x20000 does not start an app partition of table\.bin/],
     ];
     for (const [pairs, reason, message] of cases) {

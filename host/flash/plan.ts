@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileProblem } from '../user-file.ts';
 import { basename, join, relative, resolve } from 'node:path';
-import { parseEspImage } from '../../protocol/ota/esp-image.ts';
+import { chipLabel, parseEspImage } from '../../protocol/ota/esp-image.ts';
 import { hex } from '../../protocol/ota/le.ts';
 import { OtaError } from '../../protocol/ota/reasons.ts';
 import { FlashError } from './errors.ts';
@@ -183,7 +183,7 @@ export function checkPlan(plan: FlashPlan): FlashPlan {
   const images = entries.filter((e) => e.chipId !== undefined);
   const chips = new Set(images.map((e) => e.chipName));
   if (chips.size > 1) {
-    throw new FlashError('chip-mismatch', `the images are built for different chips: ${images.map((e) => `${e.name} for ${e.chipName}`).join(', ')}`);
+    throw new FlashError('chip-mismatch', `the images are built for different chips: ${images.map((e) => `${e.name} for ${chipLabel(e.chipId!, e.chipName)}`).join(', ')}`);
   }
   const table = entries.find((e) => e.role === 'partition-table');
   const partitions = table ? parsePartitionTable(table.data, table.name) : plan.partitions;
