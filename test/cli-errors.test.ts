@@ -168,6 +168,11 @@ describe('user files that are missing or not what the verb expected: exit 1, one
     expect(r).toEqual({ code: 1, out: '', err: `canopy sim: ${p('not-json.json')} is not JSON (${jsonMessage('-x')}); ${TRUST}` });
   });
 
+  it('ota pack --state with a file that is not JSON', async () => {
+    const r = await canopy('ota', 'pack', '--image', p('app.bin'), '--key', p('release.pem'), '--seq', '9', '--vendor', 'acme', '--class', 'sensor-v1', '--state', p('not-json.json'), '--out', p('y.cota'));
+    expect(r).toEqual({ code: 1, out: '', err: `canopy ota pack: ${p('not-json.json')} is not JSON (${jsonMessage('-x')}); expected the sequence state file \`canopy ota pack\` keeps (docs/ota-cli-state.md), or another --state` });
+  });
+
   it('ota verify --device of another chip: exit 25, naming both chips', async () => {
     writeFileSync(p('c3.json'), JSON.stringify({ vendor: 'acme', class: 'sensor-v1', chipId: 5 }));
     const r = await canopy('ota', 'verify', p('app.cota'), '--trust', p('trust.json'), '--device', p('c3.json'));
