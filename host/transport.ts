@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { readFileSync } from 'node:fs';
+import { readUserFile } from './user-file.ts';
 import type { QoS, Subscription } from '../protocol/mqtt/packets.ts';
 import type { Session, SessionEvent } from '../protocol/session/session.ts';
 import { SessionEdge } from '../protocol/session/edge.ts';
@@ -185,11 +185,7 @@ function useUrlCredentials(session: Session, address: BrokerAddress): void {
 }
 
 export function readPem(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(`cannot read the ${what} at ${path}: ${(err as Error).message}`);
-  }
+  return readUserFile(path, what);
 }
 
 export function isIp(host: string): boolean {

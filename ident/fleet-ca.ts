@@ -1,7 +1,8 @@
 // The fleet CA on disk: DIR/ca.key (PKCS#8 PEM, 0600) and DIR/ca.pem. It signs every device's
 // client certificate, and the people's, tools' and broker's; the broker trusts ca.pem.
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readPrivateKey, readUserFile } from '../host/user-file.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey, issueCertificate, keyPem, type KeyType, type Usage } from './certificates.ts';
@@ -51,14 +52,20 @@ export function loadCa(dir: string, now = new Date()): FleetCa {
   let key: KeyObject;
   let cert: X509Certificate;
   try {
-    key = createPrivateKey(readFileSync(files.key));
+    key = readPrivateKey(files.key, 'fleet CA key', 'the ca.key `canopy ca init` wrote');
   } catch (err) {
-    throw new FleetCaError(`cannot read the fleet CA key ${files.key}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FleetCaError((err as Error).message);
+  }
+  let pem: Buffer;
+  try {
+    pem = readUserFile(files.cert, 'fleet CA certificate');
+  } catch (err) {
+    throw new FleetCaError((err as Error).message);
   }
   try {
-    cert = new X509Certificate(readFileSync(files.cert));
-  } catch (err) {
-    throw new FleetCaError(`cannot read the fleet CA certificate ${files.cert}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    cert = new X509Certificate(pem);
+  } catch {
+    throw new FleetCaError(`${files.cert} is not a PEM certificate; expected the ca.pem \`canopy ca init\` wrote`);
   }
   if (!cert.ca) throw new FleetCaError(`${files.cert} is not a CA certificate`);
   if (!cert.checkPrivateKey(key)) throw new FleetCaError(`${files.key} is not the key of ${files.cert}`);

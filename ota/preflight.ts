@@ -1,14 +1,14 @@
 // The host's check of a package before it goes anywhere: `ota push` and `ota rollout` run it before
 // they connect, with the verifier and reason codes of `ota verify`, so a package the devices would
 // refuse is refused here, at once, with the same exit code.
-import { readFileSync } from 'node:fs';
 import { checkChunkTable, checkPayload } from '../protocol/ota/chunks.ts';
 import { decodeManifest, type Manifest } from '../protocol/ota/manifest.ts';
 import { parsePackage, readPackageHeader } from '../protocol/ota/package.ts';
 import { verifyPackage } from '../protocol/ota/policy.ts';
 import { describeReason, OtaError } from '../protocol/ota/reasons.ts';
-import { parseTrustStore, type TrustedKey, type TrustStore } from '../protocol/ota/trust.ts';
+import type { TrustedKey, TrustStore } from '../protocol/ota/trust.ts';
 import { nodeHash, nodeVerifier } from '../host/crypto.ts';
+import { readTrustStore, readUserFile } from '../host/user-file.ts';
 
 export interface Preflight {
   manifest: Manifest;
@@ -35,32 +35,6 @@ export function preflight(pkg: Uint8Array, trust?: TrustStore): Preflight {
   return { manifest, signers: undefined };
 }
 
-/** A file's bytes, or an error that names the file and what was expected. */
-export function readInput(path: string, what: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new Error(`cannot read the ${what} ${path}: ${why}`);
-  }
-}
-
-export function readTrust(path: string): TrustStore {
-  const text = new TextDecoder().decode(readInput(path, 'trust store'));
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new Error(`${path} is not JSON; expected a trust store written by \`canopy ota pubkey\``);
-  }
-  try {
-    return parseTrustStore(json);
-  } catch (e) {
-    throw new Error(`${path} is not a trust store: ${(e as Error).message}`);
-  }
-}
-
 /** The refusal of a package on this machine, as `ota verify` prints it; returns the exit code. */
 export function reportLocalRefusal(verb: string, e: OtaError, json: boolean | undefined): number {
   if (json) console.log(JSON.stringify({ status: e.reason, code: e.code, detail: e.detail }));
@@ -73,8 +47,8 @@ export function reportLocalRefusal(verb: string, e: OtaError, json: boolean | un
  * code of a refusal that has been reported already. Nothing here touches the network.
  */
 export function checkedPackage(verb: string, path: string, trustPath: string | undefined, json: boolean | undefined): { pkg: Uint8Array; trusted: boolean } | { code: number } {
-  const trust = trustPath ? readTrust(trustPath) : undefined;
-  const pkg = readInput(path, 'package');
+  const trust = trustPath ? readTrustStore(trustPath) : undefined;
+  const pkg = new Uint8Array(readUserFile(path, 'package'));
   try {
     preflight(pkg, trust);
   } catch (e) {

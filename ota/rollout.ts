@@ -13,6 +13,7 @@ import { Topics } from '../protocol/topics.ts';
 import { parsePackage, toHex } from '../protocol/ota/package.ts';
 import { sha256 } from '../protocol/ota/sha256.ts';
 import type { SessionDriver } from '../host/transport.ts';
+import { readUserJson } from '../host/user-file.ts';
 import { OtaPusher, type DeviceResult } from './push.ts';
 
 export interface RolloutOptions {
@@ -160,19 +161,17 @@ async function discover(driver: SessionDriver, topics: Topics, ms: number): Prom
   return [...seen].sort();
 }
 
+/** `--fleet @FILE`: a JSON array of device ids, or a sentence naming the file. */
+export function readFleetFile(path: string): string[] {
+  const expected = 'a JSON array of device ids such as ["lab-1","lab-2"]';
+  const ids = readUserJson(path, 'fleet file', expected);
+  if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new Error(`${path} is not a list of device ids; expected ${expected}`);
+  return ids;
+}
+
 /** "a,b,c", "@fleet.json" (an array of ids), or a glob over devices online now ("lab-*"). */
 export async function resolveFleet(selector: string, driver: SessionDriver, topics: Topics, discoverMs = 1500): Promise<string[]> {
-  if (selector.startsWith('@')) {
-    const path = selector.slice(1);
-    let ids: unknown;
-    try {
-      ids = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (e) {
-      throw new Error(`cannot read the fleet file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}; expected a JSON array of device ids`);
-    }
-    if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new Error(`${path} must be a JSON array of device ids`);
-    return ids;
-  }
+  if (selector.startsWith('@')) return readFleetFile(selector.slice(1));
   if (!selector.includes('*')) return selector.split(',').filter(Boolean);
   const re = new RegExp('^' + selector.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
   return (await discover(driver, topics, discoverMs)).filter((d) => re.test(d));

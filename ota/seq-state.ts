@@ -2,7 +2,8 @@
 // state file (docs/ota-cli-state.md). Written only after a package was written, and never to a
 // lower value, so a re-run or a mistake cannot make the counter go backwards. The fleet's retained
 // OTA status (fleet-seq.ts) is the shared source; this file covers packages not yet pushed.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readUserJson } from '../host/user-file.ts';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -12,8 +13,9 @@ export function defaultStatePath(): string {
 
 function read(path: string): Record<string, number> {
   if (!existsSync(path)) return {};
-  const j = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  if (!j || typeof j !== 'object') throw new Error(`${path}: not a sequence state file`);
+  const expected = 'the sequence state file `canopy ota pack` keeps (docs/ota-cli-state.md), or another --state';
+  const j = readUserJson(path, 'sequence state file', expected);
+  if (!j || typeof j !== 'object' || Array.isArray(j)) throw new Error(`${path} is not a sequence state file; expected ${expected}`);
   return j as Record<string, number>;
 }
 

@@ -22,7 +22,11 @@ export interface SimRunOptions {
   brokerUrl?: string;
   /** Stops and starts an external broker (tests that manage mosquitto); the embedded one is built in. */
   brokerControl?: BrokerControl;
-  /** Embedded broker port; taken → a free one. Default 1883. */
+  /**
+   * Embedded broker port. Absent: 1883, or a free one if 1883 is taken (the URL is printed). Given
+   * (`--port N`): that port or a refusal, as `canopy broker` does; devices pointed at N must not
+   * quietly end up on another broker. 0 picks any free port.
+   */
   brokerPort?: number;
   /** PEM CA file the devices (and the observer) verify an mqtts:// broker against; default: the system's roots. */
   caFile?: string;
@@ -85,7 +89,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
   let broker: EmbeddedBroker | undefined;
   let brokerUrl = options.brokerUrl;
   if (!brokerUrl) {
-    broker = await new EmbeddedBroker({ port: options.brokerPort ?? 1883, fallbackToFreePort: true }).start();
+    broker = await new EmbeddedBroker({ port: options.brokerPort ?? 1883, fallbackToFreePort: options.brokerPort === undefined }).start();
     brokerUrl = broker.url;
   }
   const summary = new RunSummary();

@@ -1,7 +1,7 @@
 // Scenario files for `canopy sim --scenario F` (YAML or JSON; documented in docs/scenarios.md):
 // which devices run, with which sensor models, a timeline of faults, and the assertions that
 // decide the exit code. Parsed and checked here, with errors that name the offending path.
-import { readFileSync } from 'node:fs';
+import { parseUserJson, readUserText } from '../host/user-file.ts';
 import { parse as parseYaml } from 'yaml';
 
 export type TimeMode = { kind: 'virtual' } | { kind: 'real'; speed: number };
@@ -61,17 +61,16 @@ export function parseDuration(value: unknown, path: string): number {
 }
 
 export function loadScenario(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ScenarioError(`cannot read scenario ${path}: ${(err as Error).message}`);
-  }
+  const text = readUserText(path, 'scenario');
+  const expected = 'a scenario (docs/scenarios.md)';
   let raw: unknown;
-  try {
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new ScenarioError(`scenario ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  if (path.endsWith('.json')) raw = parseUserJson(text, path, expected);
+  else {
+    try {
+      raw = parseYaml(text);
+    } catch (err) {
+      throw new ScenarioError(`${path} is not YAML (${(err as Error).message}); expected ${expected}`);
+    }
   }
   return parseScenario(raw, path);
 }

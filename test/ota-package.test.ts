@@ -11,7 +11,7 @@ import { OtaInstaller } from '../protocol/ota/installer.ts';
 import { MemoryRecordStore, VirtualFlash } from '../sim/virtual-flash.ts';
 import { p256Verify } from '../protocol/ota/p256.ts';
 import { verifyPackage, type DeviceContext } from '../protocol/ota/policy.ts';
-import { OTA_REASONS } from '../protocol/ota/reasons.ts';
+import { OTA_REASONS, OtaError } from '../protocol/ota/reasons.ts';
 import { kidOf, parseTrustStore, trustStoreJson, type TrustStore } from '../protocol/ota/trust.ts';
 import { pureVerifier } from '../protocol/ota/verifier.ts';
 import { signManifest, type SigningKey } from '../ota/keys.ts';
@@ -32,6 +32,16 @@ const OFFER_TIME = new Set(['cbor', 'envelope', 'signature', 'manifest', 'class'
  * its offer over a virtual flash, which must agree for offer-time reasons and must leave the flash
  * unerased and unwritten whenever it refuses.
  */
+function thrown(f: () => unknown): OtaError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof OtaError) return e;
+    throw e;
+  }
+  throw new Error('did not throw');
+}
+
 function check(pkg: Uint8Array, t: TrustStore = trust, dev: DeviceContext | undefined = deviceContext()): string {
   const verdict = reasonOf(() => verifyPackage(pkg, t, nodeVerifier, dev));
   let parts: PackageParts | undefined;
@@ -298,6 +308,13 @@ describe('policy', () => {
     it(`${name} → ${reason}`, () => expect(check(make(), trust, deviceContext(dev))).toBe(reason));
   }
 
+  it('a chip mismatch names both chips, not only their ids', () => {
+    const e = thrown(() => verifyPackage(good, trust, nodeVerifier, deviceContext({ chipId: 5 })));
+    expect([e.reason, e.detail]).toEqual(['esp-mismatch', 'the image is built for ESP32 (chip id 0), but this device is an ESP32-C3 (chip id 5)']);
+    const unknown = thrown(() => verifyPackage(good, trust, nodeVerifier, deviceContext({ chipId: 42 })));
+    expect(unknown.detail).toBe('the image is built for ESP32 (chip id 0), but this device is an unknown chip (chip id 42)');
+  });
+
   it('accepts what those cases refuse when it is right', () => {
     expect(check(signed({ devices: ['dev-1'], expires: 1_900_000_000 }, [field]))).toBe('ok');
     expect(check(signed({ minSeq: 4 }))).toBe('ok');
@@ -342,6 +359,11 @@ describe('payload', () => {
   for (const [name, make, reason] of cases) {
     it(`${name} → ${reason}`, () => expect(check(make())).toBe(reason));
   }
+
+  it('a manifest that claims another chip than its image names both chips', () => {
+    const e = thrown(() => verifyPackage(signed({ chipId: 5 }), trust, nodeVerifier));
+    expect([e.reason, e.detail]).toEqual(['esp-mismatch', 'chipId: the image is built for ESP32 (chip id 0), the manifest says ESP32-C3 (chip id 5)']);
+  });
 });
 
 describe('encoders refuse to emit what the decoders refuse', () => {

@@ -85,7 +85,8 @@ describe('canopy ota push refuses on this machine, before connecting (issue 11 i
     writeFileSync(p('bad-trust.json'), '{');
     const r = await canopy('ota', 'push', p('good.cota'), '--broker', url, '--device', 'd1', '--trust', p('bad-trust.json'));
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`${p('bad-trust.json')} is not JSON; expected a trust store written by \`canopy ota pubkey\``);
+    expect(r.err).toContain(`${p('bad-trust.json')} is not JSON (`);
+    expect(r.err).toContain('); expected a trust store from `canopy ota pubkey`');
     expect(connections).toBe(0);
   });
 });

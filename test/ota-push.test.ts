@@ -12,6 +12,8 @@ import { signManifest } from '../ota/keys.ts';
 import { assemble, manifestFor, pack } from '../ota/pack.ts';
 import { OtaPusher } from '../ota/push.ts';
 import { OtaTestDevice } from '../sim/ota-device.ts';
+import { describeResult } from '../cli/commands/ota-push.ts';
+import { describeReason } from '../protocol/ota/reasons.ts';
 import { deviceContext, loadFixture, packOptions, release, stranger, trust } from './ota-support.ts';
 
 const image = loadFixture('esp32');
@@ -96,6 +98,15 @@ describe('push over the embedded broker', () => {
     const d = device('e2e-3');
     const { results } = await push(pack(image, [stranger], packOptions), ['e2e-3']);
     expect(results[0]).toMatchObject({ state: 'refused', reason: 15, reasonName: 'signature' });
+    expect([d.flash.erases, d.flash.writes]).toEqual([0, 0]);
+  }, 30_000);
+
+  it('a device of another chip refuses, and the push says which chips', async () => {
+    const d = device('e2e-c3', { identity: { ...identity, chipId: 5 } });
+    const { results } = await push(pkg, ['e2e-c3']);
+    const why = 'the image is built for ESP32 (chip id 0), but this device is an ESP32-C3 (chip id 5)';
+    expect(results[0]).toMatchObject({ state: 'refused', reasonName: 'esp-mismatch', detail: why });
+    expect(describeResult(results[0])).toBe(`e2e-c3: refused: esp-mismatch (${describeReason('esp-mismatch')}): ${why}`);
     expect([d.flash.erases, d.flash.writes]).toEqual([0, 0]);
   }, 30_000);
 

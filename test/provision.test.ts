@@ -202,9 +202,9 @@ describe('canopy provision', () => {
     writeFileSync(join(dir, 'bad-trust.json'), '{"version":1,"keys":[]}');
     const t = await canopy('provision', 'dev-1', '--broker', 'mqtts://b:8883', '--ca-dir', caDir, '--out', out, '--trust', join(dir, 'bad-trust.json'));
     expect(t.code).toBe(1);
-    expect(t.err).toBe('canopy provision: the OTA trust store is not valid: trust store has no keys');
+    expect(t.err).toBe(`canopy provision: ${join(dir, 'bad-trust.json')} is not a trust store (trust store has no keys); expected a trust store from \`canopy ota pubkey\``);
     const missing = await canopy('provision', 'dev-1', '--broker', 'mqtts://b:8883', '--ca-dir', caDir, '--out', out, '--trust', join(dir, 'nope.json'));
-    expect(missing).toMatchObject({ code: 1, err: `canopy provision: cannot read the OTA trust store ${join(dir, 'nope.json')}: ENOENT` });
+    expect(missing).toMatchObject({ code: 1, err: `canopy provision: cannot read the trust store ${join(dir, 'nope.json')}: no such file` });
     const small = await canopy('provision', 'dev-1', '--broker', 'mqtts://b:8883', '--ca-dir', caDir, '--out', out, '--nvs-size', '0x2000');
     expect(small).toMatchObject({ code: 1, err: 'canopy provision: NVS partition size must be a multiple of 4096 and at least 12288 bytes, got 8192' });
     expect(existsSync(join(out, 'dev-1'))).toBe(false);

@@ -56,7 +56,7 @@ describe('canopy sim', () => {
   it('a missing scenario file is a clear error, exit 1', async () => {
     const run = canopy(['sim', '--scenario', 'nope.yaml']);
     expect(await run.exited).toBe(1);
-    expect(run.stderr).toContain('cannot read scenario nope.yaml');
+    expect(run.stderr).toContain('cannot read the scenario nope.yaml: no such file');
   }, 30_000);
 });
 

@@ -1,7 +1,6 @@
 // `canopy ota <verb>`: keys, packages and delivery. Every refusal that has an OTA reason exits with
 // that reason's code (protocol/ota/reasons.ts), so scripts can branch on why.
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createPublicKey } from 'node:crypto';
+import { chmodSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { intFlag, parse, UsageError, verb, type FlagValues } from '../flags.ts';
 import { errorLine, resultLine } from '../output.ts';
@@ -16,7 +15,8 @@ import { parseTrustStore, trustedKey, trustStoreJson, type TrustedKey } from '..
 import { encode } from '../../protocol/cbor/index.ts';
 import { coseSign1 } from '../../protocol/ota/cose.ts';
 import { sha256 } from '../../protocol/ota/sha256.ts';
-import { generateKeyPem, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
+import { generateKeyPem, readSigningKey, readVerifyingKey, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
+import { readTrustStore, readUserFile, readUserJson } from '../../host/user-file.ts';
 import { nodeHash, nodeVerifier } from '../../host/crypto.ts';
 import { assemble, idBytes, manifestFor, type PackOptions } from '../../ota/pack.ts';
 import { describe, toText } from '../../ota/inspect.ts';
@@ -24,7 +24,8 @@ import { defaultStatePath, lastSeq, recordSeq } from '../../ota/seq-state.ts';
 import { fleetSeq } from '../../ota/fleet-seq.ts';
 import { Topics } from '../../protocol/topics.ts';
 
-const read = (path: string) => new Uint8Array(readFileSync(path));
+/** A user file's bytes; `what` names it if it cannot be read (host/user-file.ts). */
+const read = (path: string, what: string) => new Uint8Array(readUserFile(path, what));
 
 function write(path: string, data: Uint8Array | string, mode?: number): void {
   if (mode === undefined) return writeFileSync(path, data);
@@ -99,12 +100,14 @@ async function packOptions(v: ManifestValues): Promise<{ opts: PackOptions; stre
 }
 
 function readSignature(path: string): CoseSignature {
-  const bytes = read(path);
+  const bytes = read(path, 'signature');
   return readCoseSign1(decode(bytes, { tags: [18] }), 0, (b) => decode(b));
 }
 
 function deviceFile(path: string): DeviceContext {
-  const j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const expected = 'a device description: {"vendor", "class", and optionally "installedSeq", "chipId", …}';
+  const j = readUserJson(path, 'device file', expected) as Record<string, unknown>;
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error(`${path} is not a JSON object; expected ${expected}`);
   const num = (k: string, fallback?: number) => {
     const v = j[k] ?? fallback;
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v))) throw new UsageError(`${path}: ${k} must be an integer`);
@@ -142,7 +145,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
     const { values } = parse(otaSpecs.pubkey, args);
     const out = need(values.out, 'out');
     const keys: TrustedKey[] = [];
-    const add = (path: string, role: 'release' | 'field') => keys.push(trustedKey(spkiOf(createPublicKey(readFileSync(path))), role));
+    const add = (path: string, role: 'release' | 'field') => keys.push(trustedKey(spkiOf(readVerifyingKey(path)), role));
     for (const p of values.key ?? []) add(p, 'release');
     for (const p of values['field-key'] ?? []) add(p, 'field');
     if (keys.length === 0) throw new UsageError('give at least one --key');
@@ -162,7 +165,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
 
   async inspect(args) {
     const { values, positionals } = parse(otaSpecs.inspect, args);
-    const d = describe(read(one(positionals, 'FILE')));
+    const d = describe(read(one(positionals, 'FILE'), 'file'));
     console.log(values.json ? resultLine('ota inspect', { ...d }) : toText(d).trimStart());
     return 0;
   },
@@ -171,9 +174,9 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
     const { values } = parse(otaSpecs.pack, args);
     const out = need(values.out, 'out');
     if (!values.key?.length) throw new UsageError('--key is required');
-    const keys = values.key.map((p) => signingKey(readFileSync(p)));
+    const keys = values.key.map(readSigningKey);
     const { opts, stream, state } = await packOptions(values);
-    const image = read(need(values.image, 'image'));
+    const image = read(need(values.image, 'image'), 'image');
     const u = manifestFor(image, opts);
     const pkg = assemble(u.manifestBytes, keys.map((k) => signManifest(u.manifestBytes, k)), u.table, image);
     write(out, pkg);
@@ -186,7 +189,7 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
     const { values } = parse(otaSpecs.manifest, args);
     const out = need(values.out, 'out');
     const { opts, stream, state } = await packOptions(values);
-    const u = manifestFor(read(need(values.image, 'image')), opts);
+    const u = manifestFor(read(need(values.image, 'image'), 'image'), opts);
     write(out, u.manifestBytes);
     recordSeq(state, stream, opts.seq);
     console.log(`${out}: manifest for seq ${opts.seq}, ${u.manifestBytes.length} bytes to sign`);
@@ -195,9 +198,9 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
 
   async sign(args) {
     const { values } = parse(otaSpecs.sign, args);
-    const bytes = read(need(values.manifest, 'manifest'));
+    const bytes = read(need(values.manifest, 'manifest'), 'manifest');
     decodeManifest(bytes); // never sign what a device would refuse to read
-    const k = signingKey(readFileSync(need(values.key, 'key')));
+    const k = readSigningKey(need(values.key, 'key'));
     write(need(values.out, 'out'), encode(coseSign1(signManifest(bytes, k))));
     console.log(`signed by kid ${toHex(k.kid)} (${algName(k.alg)})`);
     return 0;
@@ -205,9 +208,9 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
 
   async attach(args) {
     const { values } = parse(otaSpecs.attach, args);
-    const bytes = read(need(values.manifest, 'manifest'));
+    const bytes = read(need(values.manifest, 'manifest'), 'manifest');
     const m = decodeManifest(bytes);
-    const image = read(need(values.image, 'image'));
+    const image = read(need(values.image, 'image'), 'image');
     if (!values.sig?.length) throw new UsageError('--sig is required');
     const sigs = values.sig.map(readSignature);
     if (image.length !== m.size || toHex(sha256(image)) !== toHex(m.sha256)) {
@@ -222,10 +225,10 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
 
   async verify(args) {
     const { values, positionals } = parse(otaSpecs.verify, args);
-    const trust = parseTrustStore(JSON.parse(readFileSync(need(values.trust, 'trust'), 'utf8')));
+    const trust = readTrustStore(need(values.trust, 'trust'));
     const device = values.device ? deviceFile(values.device) : undefined;
     try {
-      const v = verifyPackage(read(one(positionals, 'PKG')), trust, nodeVerifier, device, nodeHash);
+      const v = verifyPackage(read(one(positionals, 'PKG'), 'package'), trust, nodeVerifier, device, nodeHash);
       const signers = v.signers.map((k) => `${toHex(k.kid)} (${k.role})`);
       if (values.json) console.log(resultLine('ota verify', { valid: true, seq: v.manifest.seq, signers, policyChecked: device !== undefined }));
       else console.log(`valid: seq ${v.manifest.seq}, ${v.manifest.project} ${v.manifest.appVersion}, signed by ${signers.join(', ')}${device ? '' : ' (no --device: policy not checked)'}`);

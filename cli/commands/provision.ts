@@ -1,6 +1,7 @@
 // `canopy provision DEVICE-ID`: the device's key and client certificate from the fleet CA, and an
 // NVS partition image with them, its settings and the OTA trust store, for `canopy flash`.
-import { readFileSync } from 'node:fs';
+import { readTrustStore, readUserText } from '../../host/user-file.ts';
+import { trustStoreJson } from '../../protocol/ota/trust.ts';
 import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { intFlag, parse, UsageError, verb } from '../flags.ts';
@@ -66,13 +67,6 @@ const command: Command = {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const readText = (path: string, what: string) => {
-      try {
-        return readFileSync(path, 'utf8');
-      } catch (err) {
-        throw new Error(`cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-    };
     const ca = loadCa(values['ca-dir'] ?? defaultCaDir());
     const opts = {
       deviceId,
@@ -81,8 +75,8 @@ const command: Command = {
       intervalMs: values.interval === undefined ? undefined : intFlag('interval', values.interval, 0, 1000, 86_400_000),
       keepalive: values.keepalive === undefined ? undefined : intFlag('keepalive', values.keepalive, 0, 0, 65_535),
       password: values.password,
-      otaTrust: values.trust === undefined ? undefined : readText(values.trust, 'OTA trust store'),
-      brokerCa: values['broker-ca'] === undefined ? undefined : readText(values['broker-ca'], 'broker CA'),
+      otaTrust: values.trust === undefined ? undefined : JSON.stringify(trustStoreJson(readTrustStore(values.trust))),
+      brokerCa: values['broker-ca'] === undefined ? undefined : readUserText(values['broker-ca'], 'broker CA'),
       keyType: keyTypeFlag(values['key-type'], 'rsa2048'),
       days: intFlag('days', values.days, 825, 1, 36500),
       nvsSize,

@@ -1,7 +1,6 @@
 // `canopy sim`: virtual devices running the device app on the real XS engine (or V8), against the
 // embedded broker or any other, with a live view, JSON lines, or a scenario with assertions.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parseTrustStore } from '../../protocol/ota/trust.ts';
+import { writeFileSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { intFlag, parse, UsageError, verb } from '../flags.ts';
 import { findXsnapWorker } from '../../host/xs/worker.ts';
@@ -12,6 +11,8 @@ import { runSimulation } from '../../sim/runner.ts';
 import { loadScenario, parseDuration, type Scenario } from '../../sim/scenario.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
 import { redact } from '../../host/redact.ts';
+import { readTrustStore } from '../../host/user-file.ts';
+import { trustStoreJson } from '../../protocol/ota/trust.ts';
 
 const spec = verb({
   name: 'sim',
@@ -28,7 +29,7 @@ const spec = verb({
     broker: { type: 'string', value: 'URL', help: 'use this broker instead of the embedded one (mqtt://, mqtts://; user:pass@ allowed, never printed)' },
     ca: { type: 'string', value: 'FILE', help: 'PEM CA certificate(s) the devices verify an mqtts:// broker against, as the firmware does (default: the system\'s roots)' },
     state: { type: 'string', value: 'DIR', help: 'keep each device\'s flash and NVS in DIR: a stopped or killed run resumes like a power-cycled fleet' },
-    port: { type: 'string', value: 'N', help: 'port for the embedded broker (default 1883; a free one if taken)' },
+    port: { type: 'string', value: 'N', help: 'port for the embedded broker; refused if taken (default 1883, or a free one if 1883 is taken; 0 for any free port)' },
     prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
     shard: { type: 'string', value: 'I/N', help: 'run only every N-th device id starting at I (several hosts, one fleet)' },
     json: { type: 'boolean', help: 'JSON lines of decoded telemetry, events and status, each with "device"' },
@@ -107,13 +108,8 @@ const command: Command = {
 
     let deviceConfig: Record<string, unknown> | undefined;
     if (f['ota-trust']) {
-      let trust: unknown;
-      try {
-        trust = JSON.parse(readFileSync(f['ota-trust'], 'utf8'));
-        parseTrustStore(trust);
-      } catch (err) {
-        throw new UsageError(`--ota-trust ${f['ota-trust']}: ${(err as Error).message}`);
-      }
+      // Checked here, handed to the devices as the JSON they parse themselves.
+      const trust = trustStoreJson(readTrustStore(f['ota-trust']));
       deviceConfig = { otaTrust: trust, otaVendor: f['ota-vendor'] ?? 'canopy', otaClass: f['ota-class'] ?? 'sensor-v1' };
     } else if (f['ota-vendor'] || f['ota-class']) throw new UsageError('--ota-vendor and --ota-class need --ota-trust');
 
@@ -140,7 +136,8 @@ const command: Command = {
         caFile: f.ca,
         stateDir: f.state,
         onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: ${f.broker ? `broker ${f.broker}` : 'embedded broker'}: ${reason}; retrying\n`)),
-        brokerPort: intFlag('port', f.port, 1883, 0, 65535),
+        // Only the default port may fall back to a free one; an explicit --port is that port or an error.
+        brokerPort: f.port === undefined ? undefined : intFlag('port', f.port, 1883, 0, 65535),
         topicPrefix: f.prefix,
         shard,
         deviceConfig,

@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { ClassicReset, ESPError, ESPLoader, Transport, UnexpectedChipIdError, UnexpectedChipMagicError, type IEspLoaderTerminal } from 'esptool-js';
+import { chipLabel } from '../../protocol/ota/esp-image.ts';
 import { hex } from '../../protocol/ota/le.ts';
 import { deflateImage, type Deflated } from './deflate.ts';
 import { FlashError } from './errors.ts';
@@ -186,7 +187,7 @@ export async function flashPlan(plan: FlashPlan, options: FlashRunOptions): Prom
       if (e.chipId !== undefined && e.chipId !== chip.IMAGE_CHIP_ID) {
         throw new FlashError(
           'chip-mismatch',
-          `${e.name} is built for ${e.chipName} (image chip id ${hex(e.chipId, 4)}) but the board on ${port.path} is an ${chip.CHIP_NAME}; nothing was written. Build for ${chip.CHIP_NAME} (${buildHint(chip.CHIP_NAME)}).`,
+          `${e.name} is built for ${chipLabel(e.chipId, e.chipName)}, but the board on ${port.path} is an ${(chip.IMAGE_CHIP_ID === undefined ? chip.CHIP_NAME : chipLabel(chip.IMAGE_CHIP_ID, chip.CHIP_NAME))}; nothing was written. Build for ${chip.CHIP_NAME} (${buildHint(chip.CHIP_NAME)}).`,
         );
       }
     }

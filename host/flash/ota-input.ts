@@ -3,11 +3,11 @@
 // chunk table, payload digest, ESP image) and only then is its payload handed back. Device
 // policy (sequence, expiry, targeting) belongs to over-the-air installs; a technician at the
 // serial port decides those.
-import { readFileSync } from 'node:fs';
 import { parsePackage } from '../../protocol/ota/package.ts';
 import { verifyPackage } from '../../protocol/ota/policy.ts';
 import { OtaError, describeReason } from '../../protocol/ota/reasons.ts';
-import { parseTrustStore, type TrustStore } from '../../protocol/ota/trust.ts';
+import type { TrustStore } from '../../protocol/ota/trust.ts';
+import { readTrustStore } from '../user-file.ts';
 import { nodeHash, nodeVerifier } from '../crypto.ts';
 import { FlashError } from './errors.ts';
 
@@ -23,9 +23,9 @@ export type OtaPayloadStep = (pkg: Uint8Array, source: string) => Promise<Verifi
 function loadTrust(path: string | undefined): TrustStore {
   if (!path) throw new FlashError('ota-invalid', '--ota needs --trust TRUST.json (from `canopy ota pubkey`): a package is flashed only once its signatures check out');
   try {
-    return parseTrustStore(JSON.parse(readFileSync(path, 'utf8')));
+    return readTrustStore(path);
   } catch (err) {
-    throw new FlashError('ota-invalid', `cannot use the trust store ${path}: ${(err as Error).message}`);
+    throw new FlashError('ota-invalid', (err as Error).message);
   }
 }
 

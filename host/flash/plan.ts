@@ -5,8 +5,9 @@
 // a damaged file is refused here rather than discovered after a reboot.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { fileProblem } from '../user-file.ts';
 import { basename, join, relative, resolve } from 'node:path';
-import { parseEspImage } from '../../protocol/ota/esp-image.ts';
+import { chipLabel, parseEspImage } from '../../protocol/ota/esp-image.ts';
 import { hex } from '../../protocol/ota/le.ts';
 import { OtaError } from '../../protocol/ota/reasons.ts';
 import { FlashError } from './errors.ts';
@@ -50,7 +51,7 @@ function readInput(path: string, name: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (err) {
-    throw new FlashError('plan', `cannot read ${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FlashError('plan', `cannot read ${name}: ${fileProblem(err)}`);
   }
 }
 
@@ -130,7 +131,7 @@ function planFromImages(dir: string): FlashPlan {
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.bin'));
   } catch (err) {
-    throw new FlashError('plan', `cannot read the build folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FlashError('plan', `cannot read the build folder ${dir}: ${fileProblem(err)}`);
   }
   for (const nested of ['bootloader/bootloader.bin', 'partition_table/partition-table.bin']) if (existsSync(join(dir, nested))) names.push(nested);
   const found = names.map((n) => describeEntry(0, n, readInput(join(dir, n), n)));
@@ -182,7 +183,7 @@ export function checkPlan(plan: FlashPlan): FlashPlan {
   const images = entries.filter((e) => e.chipId !== undefined);
   const chips = new Set(images.map((e) => e.chipName));
   if (chips.size > 1) {
-    throw new FlashError('chip-mismatch', `the images are built for different chips: ${images.map((e) => `${e.name} for ${e.chipName}`).join(', ')}`);
+    throw new FlashError('chip-mismatch', `the images are built for different chips: ${images.map((e) => `${e.name} for ${chipLabel(e.chipId!, e.chipName)}`).join(', ')}`);
   }
   const table = entries.find((e) => e.role === 'partition-table');
   const partitions = table ? parsePartitionTable(table.data, table.name) : plan.partitions;

@@ -5,7 +5,7 @@
 // PayloadChecker reports integrity before meaning: a chunk or digest mismatch wins over whatever
 // the ESP image parser made of the damaged bytes, so tampering reads as tampering.
 
-import { EspImageStreamParser, type EspImageInfo } from './esp-image';
+import { chipLabel, EspImageStreamParser, type EspImageInfo } from './esp-image';
 import type { Manifest } from './manifest';
 import { equalBytes } from './bytes';
 import { OtaError } from './reasons';
@@ -70,6 +70,7 @@ export function espFieldsOf(info: EspImageInfo): Pick<Manifest, 'chipId' | 'minC
 /** Throws 'esp-mismatch' naming the first field where image and manifest disagree. */
 export function crossCheckEsp(info: EspImageInfo, m: Manifest): void {
   const got = espFieldsOf(info);
+  if (got.chipId !== m.chipId) throw new OtaError('esp-mismatch', `chipId: the image is built for ${chipLabel(got.chipId)}, the manifest says ${chipLabel(m.chipId)}`);
   for (const k of Object.keys(got) as (keyof typeof got)[]) {
     if (got[k] !== m[k]) throw new OtaError('esp-mismatch', `${k}: image says ${String(got[k])}, manifest says ${String(m[k])}`);
   }

@@ -34,6 +34,14 @@ export const ESP_CHIP_NAMES: Readonly<Record<number, string>> = {
   0x0017: 'ESP32-C5',
 };
 
+/**
+ * "ESP32-C3 (chip id 5)": how every chip mismatch names a chip (flash, ota verify, a device's
+ * refusal), so that nobody has to know the ids. `name` is for a chip another table knows (esptool-js).
+ */
+export function chipLabel(chipId: number, name: string | undefined = ESP_CHIP_NAMES[chipId]): string {
+  return `${name ?? 'unknown chip'} (chip id ${chipId})`;
+}
+
 const IMAGE_MAGIC = 0xe9;
 const HEADER_LENGTH = 24;
 const SEGMENT_HEADER_LENGTH = 8;

@@ -4,7 +4,7 @@
 // installer runs the same steps split across the offer and the blocks.
 
 import { checkChunkTable, checkPayload, type HashFactory } from './chunks';
-import type { EspImageInfo } from './esp-image';
+import { chipLabel, type EspImageInfo } from './esp-image';
 import { decodeManifest, type Manifest } from './manifest';
 import { parsePackage, readPackageHeader, toHex } from './package';
 import { OtaError } from './reasons';
@@ -46,7 +46,7 @@ export function checkPolicy(m: Manifest, signers: TrustedKey[], d: DeviceContext
     throw new OtaError('expired', `package expired at ${m.expires}, now ${d.now}`);
   }
   if (m.size === 0 || m.size > d.partitionSize) throw new OtaError('size', `payload of ${m.size} bytes does not fit the ${d.partitionSize}-byte partition`);
-  if (d.chipId !== undefined && m.chipId !== d.chipId) throw new OtaError('esp-mismatch', `image is for chip id ${m.chipId}, this is ${d.chipId}`);
+  if (d.chipId !== undefined && m.chipId !== d.chipId) throw new OtaError('esp-mismatch', `the image is built for ${chipLabel(m.chipId)}, but this device is an ${chipLabel(d.chipId)}`);
   if (d.chipRevision !== undefined && (d.chipRevision < m.minChipRev || d.chipRevision > m.maxChipRev)) {
     throw new OtaError('esp-mismatch', `chip revision ${d.chipRevision} is outside the image's ${m.minChipRev}..${m.maxChipRev}`);
   }
