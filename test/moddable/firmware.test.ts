@@ -19,6 +19,8 @@ const DEVICE = 'moddable-ci';
 const topics = new Topics('canopy');
 const manifest = join(root, 'manifest.json');
 const LIN_PREFERENCES = '/tmp/modpreferences.json';
+/** lin's outbox ring (device/platform/moddable/file-outbox-area.ts), also one file per machine. */
+const LIN_OUTBOX = '/tmp/canopy-outbox.bin';
 
 /** Every module a build of `platform` must contain: ours by manifest name, and the pinned SDK list. */
 function expectedModules(platform: 'esp32' | 'lin'): string[] {
@@ -72,8 +74,8 @@ describe('the firmware on the real Moddable SDK', () => {
     const mcsim = new Mcsim(sdk, lin.mcso);
     // lin's preference keeps every run's store in one file: start this run from none, and put a
     // developer's own back afterwards.
-    const saved = existsSync(LIN_PREFERENCES) ? readFileSync(LIN_PREFERENCES) : undefined;
-    rmSync(LIN_PREFERENCES, { force: true });
+    const saved = new Map([LIN_PREFERENCES, LIN_OUTBOX].map((f) => [f, existsSync(f) ? readFileSync(f) : undefined]));
+    for (const f of saved.keys()) rmSync(f, { force: true });
     try {
       await watcher.subscribe(`canopy/${DEVICE}/#`, 1);
       const samples = () => watcher.received.filter((r) => r.topic === topics.telemetry(DEVICE));
@@ -99,21 +101,28 @@ describe('the firmware on the real Moddable SDK', () => {
       await mcsim.kill('SIGKILL');
       await watcher.until(() => statuses().slice(before).includes('offline'), 'the offline will after kill -9', 30_000);
 
-      // Power back on: the sequence number never repeats (reserved in blocks in preference).
+      // Power back on: the sequence number never repeats (reserved in blocks in preference). A
+      // sample that was in flight at the kill may come first again, from the flash outbox (QoS 1:
+      // at least once); the first new one must have a higher seq than any before the kill.
       const lastSeq = Math.max(...decoded.map((s) => s.seq));
       const seen = samples().length;
+      const seqs = () => watcher.events.flatMap((e) => (e.type === 'message' && e.topic === topics.telemetry(DEVICE) ? [decodeSample(e.payload).seq] : []));
       mcsim.start(display.display, xsbug.port);
-      await watcher.until(() => samples().length > seen, 'a sample after the restart', 60_000);
-      const resumed = decodeSample(watcher.events.filter((e) => e.type === 'message' && e.topic === topics.telemetry(DEVICE)).map((e) => (e.type === 'message' ? e.payload : new Uint8Array())).at(-1)!);
+      await watcher.until(() => seqs().slice(seen).some((q) => q > lastSeq), 'a new sample after the restart', 60_000);
+      const afterRestart = seqs().slice(seen);
+      const resumed = { seq: afterRestart.find((q) => q > lastSeq)! };
+      expect(afterRestart.filter((q) => q <= lastSeq).every((q) => decoded.some((d) => d.seq === q))).toBe(true);
       expect(resumed.seq).toBeGreaterThan(lastSeq);
       expect(ours(xsbug.exceptions)).toEqual([]);
 
-      const report = { exceptions: xsbug.exceptions, samples: decoded.length, sampleBytes: firstRun.map((p) => p.length), lastSeq, resumedSeq: resumed.seq, instruments: footprint, logs: xsbug.logs.slice(0, 40) };
+      const report = { exceptions: xsbug.exceptions, samples: decoded.length, sampleBytes: firstRun.map((p) => p.length), lastSeq, resentAfterRestart: afterRestart.filter((q) => q <= lastSeq), resumedSeq: resumed.seq, instruments: footprint, logs: xsbug.logs.slice(0, 40) };
       writeFileSync(join(lin.out, 'report.json'), JSON.stringify(report, null, 2));
       console.log(`test:moddable lin run: ${JSON.stringify(report, null, 2)}`);
     } finally {
-      if (saved) writeFileSync(LIN_PREFERENCES, saved);
-      else rmSync(LIN_PREFERENCES, { force: true });
+      for (const [f, bytes] of saved) {
+        if (bytes) writeFileSync(f, bytes);
+        else rmSync(f, { force: true });
+      }
       await mcsim.kill('SIGKILL');
       mcsim.dispose();
       await watcher.driver.stop();
