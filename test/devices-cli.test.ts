@@ -196,18 +196,21 @@ describe('canopy devices: failure paths', () => {
   });
 
   it.each([
-    [['devices'], /^canopy devices: --broker URL is required, e\.g\. --broker mqtt:\/\/127\.0\.0\.1:1883\n\nUsage: canopy devices/],
-    [['devices', '--broker', 'http://x'], /^canopy devices: --broker: .+\n\nUsage:/],
+    [['devices'], /^canopy devices: --broker URL is required, e\.g\. --broker mqtt:\/\/127\.0\.0\.1:1883$/],
+    [['devices', '--broker', 'http://x'], /^canopy devices: --broker: .+$/],
     [['devices', '--broker', 'mqtt://127.0.0.1:1', '--prefix', 'a/+'], /^canopy devices: --prefix: topic prefix level "\+" must match/],
     [['devices', '--broker', 'mqtt://127.0.0.1:1', '--require-online', 'two'], /^canopy devices: --require-online must be a whole number, got "two"/],
     [['devices', '--broker', 'mqtt://127.0.0.1:1', '--require-online=-1'], /^canopy devices: --require-online must be between 0 and 1000000, got -1/],
     [['devices', '--broker', 'mqtt://127.0.0.1:1', '--watch', '--require-online', '1'], /^canopy devices: --require-online is a one-shot check; it cannot be combined with --watch/],
     [['devices', '--broker', 'mqtt://127.0.0.1:1', '--timeout', '0'], /^canopy devices: --timeout must be between 1 and 3600, got 0/],
     [['devices', '--broker', 'mqtt://127.0.0.1:1', '--colour'], /^canopy devices: Unknown option '--colour'/],
-  ])('%j: exit 2 with the reason and the usage', async (argv, message) => {
+  ])('%j: exit 2 with the reason on one line and a hint to --help', async (argv, message) => {
     const r = await canopy(...argv);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(message);
+    const [line, hint, ...more] = r.err.split('\n');
+    expect(line).toMatch(message);
+    expect(hint).toBe('Run `npx canopy devices --help` for its flags and examples.');
+    expect(more).toEqual([]);
     expect(r.out).toBe('');
   });
 

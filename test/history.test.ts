@@ -104,19 +104,32 @@ describe('canopy history', () => {
   });
 
   it.each([
-    [['history', '--field', 'lux', '--since', '1h'], /^canopy history: DEVICE is required\n\nUsage: canopy history DEVICE/],
+    [['history', '--field', 'lux', '--since', '1h'], /^canopy history: DEVICE is required$/],
     [['history', 'a', 'b', '--field', 'lux', '--since', '1h'], /^canopy history: one DEVICE only, got a b/],
     [['history', 'a', '--since', '1h'], /^canopy history: --field is required: one of temperature, humidity, lux, motion, dhtErrors/],
     [['history', 'a', '--field', 'pressure', '--since', '1h'], /^canopy history: --field "pressure" is not one of temperature, humidity/],
     [['history', 'a', '--field', 'lux'], /^canopy history: --since is required, e\.g\. --since 1h/],
     [['history', 'a', '--field', 'lux', '--since', 'yesterday'], /^canopy history: --since must be a duration like 90s, 15m, 1h or 7d, got "yesterday"/],
-    [['history', 'a', '--field', 'lux', '--since', '1h', '--csv', '--json'], /^canopy history: --csv and --json are alternatives; give one/],
     [['history', 'a', '--field', 'lux', '--since', '1h', '--limit', '0'], /^canopy history: --limit must be between 1 and 10000000, got 0/],
     [['history', 'a', '--field', 'lux', '--since', '1h', '--format', 'x'], /^canopy history: Unknown option '--format'/],
-  ])('%j: exit 2 with the reason and the usage', async (argv, message) => {
+  ])('%j: exit 2 with the reason on one line and a hint to --help', async (argv, message) => {
     const r = await canopy(...argv);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(message);
+    const [line, hint, ...more] = r.err.split('\n');
+    expect(line).toMatch(message);
+    expect(hint).toBe('Run `npx canopy history --help` for its flags and examples.');
+    expect(more).toEqual([]);
     expect(r.out).toBe('');
+  });
+
+  it('--csv with --json: exit 2, and the error is the JSON error line on stdout (the --json shape of every verb)', async () => {
+    const r = await canopy('history', 'a', '--field', 'lux', '--since', '1h', '--csv', '--json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out)).toEqual({
+      ok: false,
+      command: 'history',
+      error: { reason: 'usage', code: 2, message: '--csv and --json are alternatives; give one', hint: 'npx canopy history --help' },
+    });
+    expect(r.err).toBe('');
   });
 });

@@ -1,36 +1,40 @@
 // `canopy devices`: one row per device from what the broker retains (status, info, health, OTA
 // status), for a technician or a CI gate. The logic is fleet/devices.ts; this is flags and output.
 import type { Command } from '../command.ts';
-import { verb } from '../flags.ts';
-import { intFlag, parseFlags, UsageError } from '../../host/flags.ts';
+import { intFlag, parse, UsageError, verb } from '../flags.ts';
 import { parseBrokerUrl } from '../../protocol/broker-url.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { LiveView } from '../../sim/view.ts';
 import { BrokerUnreachable, deviceJson, FleetWatcher, onlineCount, renderDevices } from '../../fleet/devices.ts';
 
-const usage = `Usage: canopy devices --broker URL [--prefix P] [--json] [--watch] [--require-online N] [--timeout S]
-
-Lists every device the broker knows under <prefix> (default canopy): online, stale (samples
-overdue by 1.5 intervals) or offline, last seen, offline since, firmware version and OTA seq,
-the last OTA result, the last sample and its age, error counters.
-
-  --json               one JSON array of devices (with --watch: one JSON line per change)
-  --watch              keep listening and redraw; Ctrl-C quits
-  --require-online N   exit 1 when fewer than N devices are online (not with --watch)
-  --timeout S          give up reaching the broker after S seconds (default 10)`;
+const spec = verb({
+  name: 'devices',
+  summary: 'List the fleet: online/stale/offline, last seen, firmware, last OTA, last sample.',
+  forms: ['--broker URL [--prefix P] [--json] [--watch] [--require-online N] [--timeout S]'],
+  description: [
+    'Lists every device the broker knows under the topic prefix: online, stale (samples overdue by',
+    '1.5 intervals) or offline, last seen, offline since, firmware version and OTA seq, the last OTA',
+    'result, the last sample and its age, error counters.',
+  ].join('\n'),
+  flags: {
+    broker: { type: 'string', value: 'URL', help: 'the broker the fleet reports to, e.g. mqtt://127.0.0.1:1883 or mqtts://broker:8883' },
+    prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
+    json: { type: 'boolean', help: 'one JSON array of devices (with --watch: one JSON line per change)' },
+    watch: { type: 'boolean', help: 'keep listening and redraw; Ctrl-C quits' },
+    'require-online': { type: 'string', value: 'N', help: 'exit 1 when fewer than N devices are online (not with --watch)' },
+    timeout: { type: 'string', value: 'S', help: 'give up reaching the broker after S seconds (default 10)' },
+  },
+  examples: [
+    'devices --broker mqtt://127.0.0.1:1883',
+    'devices --broker mqtts://broker.example:8883 --require-online 20   # a CI gate: exit 1 below 20 online',
+    'devices --broker mqtt://127.0.0.1:1883 --watch --json > fleet.jsonl',
+  ],
+});
 
 const command: Command = {
-  // The verb's usage text as written before cli/flags.ts; its flags move into the spec next.
-  spec: verb({ name: 'devices', summary: 'List the fleet: online/stale/offline, last seen, firmware, last OTA, last sample.', description: usage, flags: {}, examples: [] }),
+  spec,
   async run(args) {
-    const { values: f } = parseFlags(args, {
-      broker: { type: 'string' },
-      prefix: { type: 'string' },
-      json: { type: 'boolean' },
-      watch: { type: 'boolean' },
-      'require-online': { type: 'string' },
-      timeout: { type: 'string' },
-    });
+    const { values: f } = parse(spec, args);
     if (!f.broker) throw new UsageError('--broker URL is required, e.g. --broker mqtt://127.0.0.1:1883');
     try {
       parseBrokerUrl(f.broker);

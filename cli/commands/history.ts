@@ -1,28 +1,37 @@
 // `canopy history DEVICE --field F --since 1h`: one field of one device's stored samples, from the
 // history store (fleet/history.ts; the SQLite file by default).
 import type { Command } from '../command.ts';
-import { verb } from '../flags.ts';
-import { intFlag, parseFlags, UsageError } from '../../host/flags.ts';
+import { intFlag, parse, UsageError, verb } from '../flags.ts';
 import { HISTORY_FIELDS, HistoryError, parseDuration, type HistoryField } from '../../fleet/history.ts';
 
-const usage = `Usage: canopy history DEVICE --field F --since DURATION [--db PATH] [--limit N] [--csv | --json]
-
-Prints one field of DEVICE's stored samples over the last DURATION (90s, 15m, 1h, 7d), oldest
-first: a table by default, CSV (time,device,field,value) or a JSON array.
-
-  --field F     ${HISTORY_FIELDS.join(', ')}
-  --db PATH     the SQLite history file (default canopy-history.sqlite)
-  --limit N     at most the newest N points`;
+const spec = verb({
+  name: 'history',
+  summary: "One field of a device's stored telemetry over a time range (table, CSV, JSON).",
+  forms: ['DEVICE --field F --since DURATION [--db PATH] [--limit N] [--csv | --json]'],
+  description: [
+    "Prints one field of DEVICE's stored samples over the last DURATION (90s, 15m, 1h, 7d), oldest",
+    'first: a table by default, CSV (time,device,field,value) or a JSON array.',
+  ].join('\n'),
+  args: { DEVICE: 'the device id whose samples to print' },
+  flags: {
+    field: { type: 'string', value: 'F', help: HISTORY_FIELDS.join(', ') },
+    since: { type: 'string', value: 'DURATION', help: 'how far back: 90s, 15m, 1h, 7d' },
+    db: { type: 'string', value: 'PATH', help: 'the SQLite history file (default canopy-history.sqlite)' },
+    limit: { type: 'string', value: 'N', help: 'at most the newest N points' },
+    csv: { type: 'boolean', help: 'CSV: time,device,field,value' },
+    json: { type: 'boolean', help: 'one JSON array of {time, seq, value}' },
+  },
+  examples: [
+    'history greenhouse-7 --field temperature --since 1h',
+    'history greenhouse-7 --field lux --since 7d --csv > lux.csv',
+    'history greenhouse-7 --field humidity --since 15m --db /var/lib/canopy/history.sqlite --json',
+  ],
+});
 
 const command: Command = {
-  // The verb's usage text as written before cli/flags.ts; its flags move into the spec next.
-  spec: verb({ name: 'history', summary: "One field of a device's stored telemetry over a time range (table, CSV, JSON).", description: usage, flags: {}, examples: [] }),
+  spec,
   async run(args) {
-    const { values: f, positionals } = parseFlags(
-      args,
-      { field: { type: 'string' }, since: { type: 'string' }, db: { type: 'string' }, limit: { type: 'string' }, csv: { type: 'boolean' }, json: { type: 'boolean' } },
-      true,
-    );
+    const { values: f, positionals } = parse(spec, args);
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'DEVICE is required' : `one DEVICE only, got ${positionals.join(' ')}`);
     const device = positionals[0];
     if (!f.field) throw new UsageError(`--field is required: one of ${HISTORY_FIELDS.join(', ')}`);
