@@ -1,12 +1,16 @@
 // Entry of the device bundle for the simulator's XS engine: the same DeviceApp as the firmware,
-// on the bridge platform. Loading the bundle only installs the "app" channel; the host
-// (sim/xs-device.ts) then sends {op: 'start'}, and the app fetches its config and seed
-// over "dev". Keeping load and start apart lets the host measure the code's own footprint.
+// on the bridge platform, with the firmware's own clock and settings modules (over the SDK
+// stand-ins that manifest.json's xsnap platform names "timer", "time" and "preference").
+// Loading the bundle only installs the "app" channel; the host (sim/xs-device.ts) then sends
+// {op: 'start'}, and the app fetches its config and seed over "dev". Keeping load and start apart lets the host measure the code's own footprint.
 import { utf8Decode, utf8Encode } from '../protocol/utf8';
 import { DeviceApp } from './app/device-app';
 import { objectSource, resolveConfig } from './config';
 import { callHost, registerChannel } from './platform/xs-bridge';
-import { createXsnapPlatform } from './platform/xsnap';
+import { createXsnapPlatform, hostUnixTime } from './platform/xsnap';
+import { moddableClock } from './platform/moddable/clock';
+import { preferenceStorage } from './platform/moddable/storage';
+import type { DevicePlatform } from './platform/types';
 import { xsnapOtaFlash, xsnapOtaRecords } from './platform/xsnap-ota';
 import { otaOptionsFromConfig } from './app/device-ota';
 import { sha256Hash, signatureVerifier } from 'canopy/crypto';
@@ -25,7 +29,12 @@ function report(event: unknown): void {
 function start(): void {
   if (app) throw new Error('the device app is already running');
   const boot = JSON.parse(utf8Decode(callHost('dev', utf8Encode('{"op":"config"}')))) as Boot;
-  const platform = createXsnapPlatform(boot.seed);
+  const platform: DevicePlatform = {
+    ...createXsnapPlatform(boot.seed, preferenceStorage),
+    // Ticks and timers as the firmware has them; wall time from the host (see hostUnixTime).
+    clock: { ...moddableClock, unixTime: hostUnixTime },
+    storage: preferenceStorage,
+  };
   const source = objectSource(boot.config);
   const config = resolveConfig(source, { get: (key) => platform.storage.get(key) });
   // The simulator hands the trust store over in the config; firmware compiles it in. canopy/crypto

@@ -30,6 +30,9 @@ export interface XsDeviceOptions extends SimDeviceOptions {
 export const NET_PIECE = 4096;
 
 
+/** The firmware's preference domain (device/platform/moddable/storage.ts), ident's NVS_NAMESPACE. */
+const SETTINGS_DOMAIN = 'canopy';
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -228,7 +231,12 @@ export class XsDevice implements SimDevice {
   }
 
   private serveStorage(p: Uint8Array): Uint8Array {
-    const req = json.decode<{ op: string; key: string; value?: string | number | boolean }>(p);
+    const req = json.decode<{ op: string; domain?: string; key: string; value?: string | number | boolean }>(p);
+    // `flash.settings` is the one preference domain the firmware keeps (the NVS namespace that
+    // provisioning writes and --state persists); another domain would vanish at the next boot.
+    if (req.domain !== SETTINGS_DOMAIN) {
+      throw new Error(`preference domain ${JSON.stringify(req.domain)}: the simulated NVS keeps domain "${SETTINGS_DOMAIN}" only`);
+    }
     switch (req.op) {
       case 'get':
         return json.encode({ value: this.flash.settings.get(req.key) });
@@ -239,6 +247,8 @@ export class XsDevice implements SimDevice {
       case 'delete':
         this.flash.settings.delete(req.key);
         return json.encode(null);
+      case 'keys':
+        return json.encode({ keys: [...this.flash.settings.keys()] });
       default:
         throw new Error(`unknown storage op "${req.op}"`);
     }

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { RealClock } from '../host/xs/timers.ts';
 import { XsDevice } from '../sim/xs-device.ts';
-import type { SensorSource, SimDeviceEvent } from '../sim/sim-device.ts';
+import { DeviceFlash, type SensorSource, type SimDeviceEvent } from '../sim/sim-device.ts';
 import { decodeMotionEvent, decodeSample } from '../protocol/telemetry.ts';
 import { encodeCommand } from '../protocol/commands.ts';
 import { Topics } from '../protocol/topics.ts';
@@ -70,7 +70,7 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
     await broker.stop();
   });
 
-  async function boot(deviceId: string, sensors: SensorSource, extra: Record<string, unknown> = {}, onEvent?: (e: SimDeviceEvent) => void): Promise<XsDevice> {
+  async function boot(deviceId: string, sensors: SensorSource, extra: Record<string, unknown> = {}, onEvent?: (e: SimDeviceEvent) => void, flash?: DeviceFlash): Promise<XsDevice> {
     const device = new XsDevice({
       code: (await deviceBundle()).code,
       config: { deviceId, broker: broker.url, intervalMs: 1000, keepalive: 30, ...extra },
@@ -78,6 +78,7 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
       sensors,
       epoch: 1_700_000_000,
       onEvent,
+      flash,
     });
     devices.push(device);
     await device.boot();
@@ -125,6 +126,22 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
     observer.driver.publish(topics.commands('xs-commands'), new Uint8Array([0xff]), { qos: 1 });
     expect(await refusal).toMatch(/^command refused: command is not valid CBOR/);
     expect((await device.stats()).errors).toBe(1);
+  });
+
+  // device/xsnap-main.ts gives the app the firmware's own clock and storage modules, over the
+  // "timer", "time" and "preference" stand-ins: the device's NVS (flash.settings) is their domain.
+  it("runs on the firmware's own clock and preference storage", async () => {
+    const program = await deviceBundle();
+    expect(program.modules).toEqual(expect.arrayContaining(['device/platform/moddable/clock', 'device/platform/moddable/storage', 'timer', 'time', 'preference']));
+    const flash = new DeviceFlash(new Map<string, string | number | boolean>([['intervalMs', 1000], ['seq', 5001]]));
+    const device = await boot('xs-firmware-modules', new ScriptedSensors(), { intervalMs: 60_000 }, undefined, flash);
+    const telemetry = topics.telemetry('xs-firmware-modules');
+    // The stored interval (read through Preference.get) beats the config's; its timer (Timer.set) ticks.
+    await observer.until(() => messages(observer, telemetry).length >= 2, 'two samples at the stored interval');
+    expect((await device.stats()).intervalMs).toBe(1000);
+    expect(messages(observer, telemetry).map(decodeSample)[0].seq).toBe(5001);
+    // The next block is reserved through Preference.set, under the same key.
+    expect(flash.settings.get('seq')).toBe(6001);
   });
 
   it('a power cut fires the will ("offline"); a clean stop says offline itself', async () => {

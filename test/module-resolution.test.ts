@@ -82,6 +82,10 @@ describe('XS module resolution', () => {
     const program = buildXsProgram(loadModuleGraph(manifest, 'xsnap'), { entry: 'device/xsnap-main' });
     expect(program.modules).toContain('protocol/session/session');
     expect(program.modules).not.toContain('main');
+    // The firmware's own clock and settings modules, over stand-ins that carry the SDK's names.
+    expect(program.modules).toEqual(expect.arrayContaining(['device/platform/moddable/clock', 'device/platform/moddable/storage', 'timer', 'time', 'preference']));
+    const xsnap = readManifestModules(manifest, 'xsnap').modules;
+    expect(['timer', 'time', 'preference'].map((name) => xsnap.get(name))).toEqual(['timer', 'time', 'preference'].map((name) => join(root, 'device/platform/xsnap/sdk', `${name}.ts`)));
     const worker = new XsWorker({ name: 'modules-ok' });
     try {
       await worker.evaluate(program.code);

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Bridge, BridgeError, json } from '../host/xs/bridge.ts';
 import { buildXsBundle } from '../host/xs/bundle.ts';
+import { loadModuleGraph } from '../host/xs/module-graph.ts';
+import { buildXsProgram } from '../host/xs/program.ts';
 import { GuestTimers, RealClock, VirtualClock, type Clock } from '../host/xs/timers.ts';
 import { XsException, XsWorker } from '../host/xs/worker.ts';
 import { decodeRequest, decodeTimerMessage, encodeRequest, encodeTimerMessage, type TimerMessage } from '../protocol/xs-bridge.ts';
@@ -222,6 +224,68 @@ describe('guest timers over the bridge (XS)', () => {
     const { at } = await done;
     expect(at).toBeGreaterThanOrEqual(armedAt + 19);
     expect(at).toBeLessThanOrEqual(clock.now());
+  });
+});
+
+// The simulator's `timer` and `time` (device/platform/xsnap/sdk/), loaded under those SDK names
+// from manifest.json's xsnap platform, with the firmware's own clock module on top of them.
+describe("Moddable's timer and time stand-ins (XS, virtual time)", () => {
+  const probe = `
+    import Timer from 'timer';
+    import Time from 'time';
+    import { moddableClock } from 'device/platform/moddable/clock';
+    import { registerChannel } from 'device/platform/xs-bridge';
+    import { utf8Encode } from 'protocol/utf8';
+    const log = [];
+    registerChannel('probe', (payload) => {
+      if (payload[0] === 2) return utf8Encode(JSON.stringify(log));
+      const once = Timer.set((t) => log.push(['once', Time.ticks, t === once]), 10);
+      let n = 0;
+      Timer.set((t) => { log.push(['repeat', Time.ticks]); if (++n === 3) Timer.clear(t); }, 5, 20);
+      let m = 0;
+      Timer.set((t) => { log.push(['again', Time.ticks]); if (m++ === 0) Timer.schedule(t, 31); }, 15);
+      const idle = Timer.repeat(() => log.push(['idle']), 7);
+      Timer.schedule(idle);
+      Timer.clear(Timer.set(() => log.push(['cleared']), 50));
+      Timer.clear(undefined);
+      moddableClock.setTimer(() => log.push(['clock', moddableClock.now()]), 12);
+      moddableClock.clearTimer(moddableClock.setTimer(() => log.push(['clock cleared']), 13));
+      let threw = '';
+      try { Timer.clear({}); } catch (err) { threw = String(err); }
+      log.push(['start', Time.ticks, Time.delta(Time.ticks - 4), threw]);
+    });
+  `;
+
+  it('set, repeat, schedule and clear with the SDK semantics, and the firmware clock on them', async () => {
+    // check: false, as an extra module makes the check cover the whole build (main included, which
+    // the simulator never loads); XS itself still refuses any import the probe cannot reach.
+    const graph = loadModuleGraph(join(root, 'manifest.json'), 'xsnap');
+    const program = buildXsProgram(graph, { entry: 'test/timer-probe', extra: { 'test/timer-probe': probe }, check: false });
+    expect(program.modules).toEqual(expect.arrayContaining(['timer', 'time', 'device/platform/moddable/clock']));
+    const clock = new VirtualClock(1000);
+    const worker = new XsWorker({ name: 'timer-standin' });
+    const bridge = new Bridge(worker);
+    const timers = new GuestTimers(bridge, clock);
+    try {
+      await worker.evaluate(program.code);
+      await bridge.call('probe', Uint8Array.of(1));
+      await clock.advance(100);
+      expect(json.decode(await bridge.call('probe', Uint8Array.of(2)))).toEqual([
+        ['start', 1000, 4, 'TypeError: not a timer'],
+        ['repeat', 1005],
+        ['once', 1010, true],
+        ['clock', 1012],
+        ['again', 1015],
+        ['repeat', 1025],
+        ['again', 1046],
+        ['repeat', 1045],
+      ].sort((a, b) => ((a[1] as number) - (b[1] as number))));
+      // Nothing left armed: the repeat cleared itself, the idle one was unscheduled.
+      expect(timers.active).toBe(0);
+    } finally {
+      timers.dispose();
+      await worker.kill();
+    }
   });
 });
 

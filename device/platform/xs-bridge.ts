@@ -116,6 +116,16 @@ export function clearInterval(id: number | undefined): void {
   disarm(id);
 }
 
+/**
+ * The host protocol's own timer: `callback` after `delayMs`, then every `periodMs` (0 = once).
+ * Moddable's `timer` stand-in (device/platform/xsnap/sdk/timer.ts) needs a first delay that differs
+ * from the period, which setTimeout and setInterval cannot say. Stop it with clearTimeout.
+ */
+export function startTimer(callback: () => void, delayMs: number, periodMs: number): number {
+  const period = delayOf(periodMs);
+  return arm(callback, delayOf(delayMs), period > 0 ? Math.max(1, period) : 0, []);
+}
+
 /** Milliseconds on the host's clock (virtual under test), not the wall clock `Date.now()` sees. */
 export function now(): number {
   return decodeTime(callHost(TIMER_CHANNEL, encodeTimerMessage({ op: 'now' })));

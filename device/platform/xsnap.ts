@@ -1,6 +1,9 @@
 // DevicePlatform for the simulator's XS engine (@agoric/xsnap on the host): every service is a
 // bridge channel served by sim/xs-device.ts. The host owns sockets, sensor models, storage
-// and time, so the same DeviceApp runs here as on an ESP32.
+// and time, so the same DeviceApp runs here as on an ESP32. The clock and the settings are not
+// here: device/xsnap-main.ts gives the app the firmware's own modules for them
+// (device/platform/moddable/clock and storage), which run over the SDK stand-ins in
+// device/platform/xsnap/sdk/ ("timer", "time", "preference") on the "timer" and "storage" channels.
 //
 // Channels (guest → host unless noted; integers little-endian):
 //   "net"     [1][id u32][port u16][secure u8][host UTF-8]  connect
@@ -10,13 +13,14 @@
 //   "dev"     JSON {op: 'config' | 'unixTime' | 'log' | 'restart' | 'stopped' | 'link', ...} → JSON
 //   "sensors" [1] climate → JSON · [2] light → f64 (NaN = none) · [3] motion → u8
 //   host → guest  [4][active u8] motion edge
-//   "storage" JSON {op: 'get' | 'set' | 'delete', key, value?} → JSON
+//   "storage" JSON {op: 'get' | 'set' | 'delete' | 'keys', domain, key?, value?} → JSON
+//             (device/platform/xsnap/sdk/preference.ts)
 //   "outbox"  [1] load → record log · [2][record] append   (protocol/session/record.ts records)
 import { replayLog, encodeRecord } from '../../protocol/session/record';
 import type { OutboxStore } from '../../protocol/session/outbox';
 import type { OutboundMessage } from '../../protocol/session/message';
 import { utf8Decode, utf8Encode } from '../../protocol/utf8';
-import { callHost, clearTimeout, now, registerChannel, setTimeout } from './xs-bridge';
+import { callHost, registerChannel } from './xs-bridge';
 import { seededRandom, simulatedHealth } from './random';
 import { bootReason } from '../app/reset-reason';
 import type { ConnectionHandlers, DevicePlatform, DeviceStorage, LinkState, LogLevel } from './types';
@@ -58,7 +62,19 @@ class BridgeOutboxStore implements OutboxStore {
   }
 }
 
-export function createXsnapPlatform(seed: number): DevicePlatform {
+/**
+ * The simulated device's wall time in seconds: the host's clock (virtual under test). On the board
+ * it is Date.now() once SNTP has run Time.set; the engine's Date.now() does not follow the host.
+ */
+export function hostUnixTime(): number {
+  return callJson<number>('dev', { op: 'unixTime' });
+}
+
+/**
+ * The platform's bridge services but the clock and the storage (see the top of this file);
+ * `storage` is the one the app gets, where the boot reason is kept.
+ */
+export function createXsnapPlatform(seed: number, storage: DeviceStorage): Omit<DevicePlatform, 'clock' | 'storage'> {
   const connections = new Map<number, ConnectionHandlers>();
   let nextConnection = 1;
   const motionListeners: ((active: boolean) => void)[] = [];
@@ -88,23 +104,11 @@ export function createXsnapPlatform(seed: number): DevicePlatform {
     for (const l of motionListeners) l(payload[1] === 1);
   });
 
-  const storage: DeviceStorage = {
-    get: (key) => callJson<{ value?: string | number | boolean }>('storage', { op: 'get', key }).value,
-    set: (key, value) => callJson('storage', { op: 'set', key, value }),
-    delete: (key) => callJson('storage', { op: 'delete', key }),
-  };
-
   // A simulated device goes down only by a restart it asked for or by a power cut.
   const boot = bootReason(storage, 'power-on');
   const measure = simulatedHealth(seed);
 
   return {
-    clock: {
-      now,
-      unixTime: () => callJson<number>('dev', { op: 'unixTime' }),
-      setTimer: (callback, ms) => setTimeout(callback, ms),
-      clearTimer: (handle) => clearTimeout(handle as number),
-    },
     network: {
       start(onState: (state: LinkState, detail: string) => void) {
         // The host's network is up as long as the host is; a partition shows as lost connections.
@@ -148,7 +152,6 @@ export function createXsnapPlatform(seed: number): DevicePlatform {
         motionListeners.length = 0;
       },
     },
-    storage,
     outboxStore: new BridgeOutboxStore(),
     random: seededRandom(seed),
     log: (level: LogLevel, message: string) => callJson('dev', { op: 'log', level, message }),

@@ -88,7 +88,9 @@ export class SdkModulesError extends Error {
 /**
  * The SDK module names a `platform` build has. Fails when the manifest's SDK includes are not the
  * ones the list was read with: the list would be a guess, so it must be read again off a build.
- * The simulator's XS engine (xsnap) has no SDK modules: its platform modules talk to the host.
+ * The simulator's XS engine (xsnap) has no SDK modules: its platform modules talk to the host, and
+ * its stand-ins for `timer`, `time` and `preference` are modules of its build (manifest.json's
+ * xsnap section), found as any other.
  */
 export function sdkModulesFor(platform: XsPlatform, includes: string[]): ReadonlySet<string> {
   if (platform === 'xsnap') return new Set();
