@@ -23,6 +23,7 @@ const NOT_RUN: [string, string][] = [
   ['npx canopy serial ', 'needs a board'],
   ['npx canopy sim --devices 20 --interval 2000 --broker mqtt://127.0.0.1:1883', 'needs your MQTT broker on 127.0.0.1:1883'],
   ['npx canopy monitor --broker mqtt://broker.local:1883', 'needs your fleet and its broker (broker.local)'],
+  ['npx canopy devices --broker mqtt://broker.local:1883', 'needs your fleet and its broker (broker.local)'],
   ['host-a$ ', 'needs an MQTT cluster (emqx-lb) and several hosts'],
   ['host-b$ ', 'needs an MQTT cluster (emqx-lb) and several hosts'],
   ['... ', 'an ellipsis in the example, not a command'],
