@@ -53,8 +53,6 @@ describe('canopy/crypto on the XS simulator (node:crypto over the bridge)', () =
     const program = buildXsProgram(loadModuleGraph(manifest, 'xsnap'), {
       entry: 'test/crypto-probe',
       extra: { 'test/crypto-probe': PROBE },
-      // The whole-graph check would include main's SDK imports; XS resolves the probe's own at load.
-      check: false,
     });
     worker = new XsWorker({ name: 'canopy-crypto' });
     bridge = new Bridge(worker);

@@ -78,6 +78,15 @@ describe('XS module resolution', () => {
     }
   });
 
+  it('a probe module beside the graph is checked for its own imports too', () => {
+    const graph = loadModuleGraph(manifest, 'xsnap');
+    const ok = buildXsProgram(graph, { entry: 'test/probe', extra: { 'test/probe': 'import { utf8Encode } from "protocol/utf8";\nexport const x = utf8Encode;' } });
+    expect(ok.modules).toContain('protocol/utf8');
+    expect(ok.modules).not.toContain('protocol/session/session');
+    expect(() => buildXsProgram(graph, { entry: 'test/probe', extra: { 'test/probe': 'import "../../protocol/utf8";' } })).toThrow(/test\/probe: import "..\/..\/protocol\/utf8" looks for a module above the root/);
+    expect(() => buildXsProgram(graph, { entry: 'test/probe', extra: { 'test/probe': 'import "timer2";' } })).toThrow(/module "timer2", which the xsnap build does not have/);
+  });
+
   it('the simulator firmware loads on XS from its module map alone', async () => {
     const program = buildXsProgram(loadModuleGraph(manifest, 'xsnap'), { entry: 'device/xsnap-main' });
     expect(program.modules).toContain('protocol/session/session');

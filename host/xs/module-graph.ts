@@ -59,14 +59,22 @@ export function resolveXsSpecifier(specifier: string, referrer: string): string 
 // output finds them all; type-only imports are already gone.
 const IMPORT_RE = /^\s*(?:import|export)\s*(?:[\w$*{},\s]*?\sfrom\s*)?["']([^"']+)["'];?\s*$/gm;
 
-/** Transpiles one module and lists its runtime import specifiers. */
+/** The import specifiers of a module's JavaScript (esbuild output, or a native module's .js). */
+export function importSpecifiers(js: string): string[] {
+  return [...new Set([...js.matchAll(IMPORT_RE)].map((m) => m[1]))];
+}
+
+/**
+ * Transpiles one module and lists its runtime import specifiers. A `.js` module is kept as it is:
+ * XS's native-function syntax (`function f() @ "xs_f"`) is not JavaScript, so those are scanned
+ * for imports without being parsed.
+ */
 export function compileModule(file: string): { js: string; specifiers: string[] } {
   const source = readFileSync(file, 'utf8');
   const js = file.endsWith('.ts')
     ? transformSync(source, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: file }).code
     : source;
-  const specifiers = [...new Set([...js.matchAll(IMPORT_RE)].map((m) => m[1]))];
-  return { js, specifiers };
+  return { js, specifiers: importSpecifiers(js) };
 }
 
 /** Reads and compiles every module that a build of `manifestPath` for `platform` contains. */
@@ -74,8 +82,6 @@ export function loadModuleGraph(manifestPath: string, platform: XsPlatform): Mod
   const manifest = readManifestModules(manifestPath, platform);
   const modules = new Map<string, GraphModule>();
   for (const [name, file] of manifest.modules) {
-    // XS's native-function syntax (`function f() @ "xs_f"`) is not JavaScript: scan those modules
-    // for imports without parsing them.
     const { js, specifiers } = compileModule(file);
     modules.set(name, {
       name,

@@ -8,7 +8,7 @@
 // issueCommand, print as trace, performance.now); anything else a module touches that the device
 // lacks is a ReferenceError, as on the board. xsnap calls the real global's handleCommand, so the
 // script forwards it to the compartment's (device/platform/xs-bridge.ts installs it there).
-import { checkModuleGraph, describeUnresolved, loadModuleGraph, reachable, resolveXsSpecifier, type ModuleGraph } from './module-graph.ts';
+import { checkModuleGraph, describeUnresolved, importSpecifiers, loadModuleGraph, reachable, resolveXsSpecifier, type ModuleGraph } from './module-graph.ts';
 import { fileURLToPath } from 'node:url';
 import type { XsPlatform } from './manifest.ts';
 
@@ -39,16 +39,18 @@ export interface XsProgramOptions {
 
 /** Builds the program for the modules of `graph` reachable from the entry. */
 export function buildXsProgram(graph: ModuleGraph, options: XsProgramOptions): XsProgram {
-  const entries = [options.entry, ...Object.keys(options.extra ?? {})];
-  const sources: Record<string, string> = {};
-  for (const [name, js] of Object.entries(options.extra ?? {})) sources[name] = js;
-  const extraImports = Object.keys(options.extra ?? {}).length > 0;
-  // Extra modules are not in the graph, so their imports are resolved by loading everything they
-  // could reach: the whole build (it is lazily loaded, so unused modules cost only their source text).
-  for (const mod of extraImports ? reachable(graph) : reachable(graph, entries)) sources[mod.name] ??= mod.js;
+  const extra = options.extra ?? {};
+  const sources: Record<string, string> = { ...extra };
+  // An extra module (a test's probe) is not in the graph: what it imports roots the graph beside the entry.
+  const extraImports = Object.entries(extra).flatMap(([name, js]) => importSpecifiers(js).map((specifier) => ({ name, specifier, resolved: resolveXsSpecifier(specifier, name) })));
+  const roots = [options.entry, ...extraImports.flatMap((i) => (i.resolved && !(i.resolved in extra) ? [i.resolved] : []))];
+  for (const mod of reachable(graph, roots)) sources[mod.name] ??= mod.js;
   if (!sources[options.entry]) throw new XsProgramError(`entry module "${options.entry}" is not in the ${graph.platform} build`);
   if (options.check ?? true) {
-    const failures = checkModuleGraph(graph, extraImports ? undefined : entries).map((u) => describeUnresolved(graph.platform, u));
+    const failures = checkModuleGraph(graph, roots).map((u) => describeUnresolved(graph.platform, u));
+    for (const i of extraImports) {
+      if (i.resolved === undefined || !(i.resolved in sources || graph.sdk.has(i.resolved))) failures.push(`${i.name}: import "${i.specifier}" looks for ${i.resolved ? `module "${i.resolved}", which the ${graph.platform} build does not have` : 'a module above the root of the module namespace'}`);
+    }
     if (failures.length) throw new XsProgramError(`the ${graph.platform} module graph does not resolve:\n  ${failures.join('\n  ')}`);
   }
   const code = `(function () {
