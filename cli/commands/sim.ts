@@ -22,7 +22,8 @@ const spec = verb({
     interval: { type: 'string', value: 'MS', help: 'telemetry interval in ms (default 5000; at least 1000)' },
     qos: { type: 'string', value: '0|1|2', help: 'telemetry QoS (default 1)' },
     duration: { type: 'string', value: 'S', help: 'stop cleanly after S seconds of device time (DISCONNECT, exit 0)' },
-    seed: { type: 'string', value: 'N', help: 'seed for sensor models and jitter (default 1): runs repeat exactly' },
+    seed: { type: 'string', value: 'N', help: 'seed for sensor models and jitter (default 1): runs with the same seed and --epoch repeat exactly' },
+    epoch: { type: 'string', value: 'UNIX', help: 'the devices\' wall clock at start, Unix seconds (default: now); light follows the time of day' },
     speed: { type: 'string', value: 'X', help: 'device time runs X times faster than the wall clock' },
     'virtual-time': { type: 'boolean', help: 'device time jumps from event to event (needs --duration)' },
     engine: { type: 'string', value: 'xs|node', help: 'the real XS engine (default) or V8, for large fleets' },
@@ -81,7 +82,7 @@ const command: Command = {
         engine: engine ?? 'xs',
         seed: intFlag('seed', f.seed, 1, 0, 2 ** 31),
         durationMs: f.duration === undefined ? 0 : parseDurationFlag(f.duration),
-        epoch: Math.floor(Date.now() / 1000),
+        epoch: intFlag('epoch', f.epoch, Math.floor(Date.now() / 1000), 0, 2 ** 32 - 1),
         time: f['virtual-time'] ? { kind: 'virtual' } : { kind: 'real', speed },
         groups: [
           {
