@@ -2,8 +2,7 @@
 // modules) and on V8 publishes its retained info record on every connect and its health record
 // on the health interval, against a real mosquitto; the reset reason tells a power cut from a
 // restart the device asked for.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RealClock } from '../host/xs/timers.ts';
+import { describe, expect, it } from 'vitest';
 import { XsDevice } from '../sim/xs-device.ts';
 import { DeviceFlash, type SimDevice } from '../sim/sim-device.ts';
 import { NodeDevice } from '../sim/node-device.ts';
@@ -14,6 +13,7 @@ import { Topics } from '../protocol/topics.ts';
 import type { SessionEvent } from '../protocol/session/session.ts';
 import { Mosquitto } from '../host/mosquitto.ts';
 import { TestClient } from './support/clients.ts';
+import { observedFleet } from './support/observed-fleet.ts';
 import { deviceBundle } from './support/device-bundle.ts';
 
 const topics = new Topics('canopy');
@@ -31,23 +31,8 @@ const engines = [
 
 describe.each(engines)('info and health on the $engine engine', ({ engine, make }) => {
   const broker = new Mosquitto();
-  const clock = new RealClock();
-  const devices: SimDevice[] = [];
-  let observer: TestClient;
-
-  beforeAll(async () => {
-    await broker.start();
-    observer = await new TestClient(broker.url, { clientId: `observer-${engine}`, cleanSession: true }).connect();
-    await observer.subscribe('canopy/#', 1);
-  });
-  afterEach(async () => {
-    await Promise.all(devices.splice(0).map((d) => d.powerCut()));
-  });
-  afterAll(async () => {
-    await observer.driver.stop();
-    clock.cancelAll();
-    await broker.dispose();
-  });
+  const fleet = observedFleet<SimDevice>(broker, () => broker.dispose(), `observer-${engine}`);
+  const { clock, devices } = fleet;
 
   async function boot(deviceId: string, flash = new DeviceFlash(), extra: Record<string, unknown> = {}): Promise<SimDevice> {
     const device = await make({
@@ -63,12 +48,12 @@ describe.each(engines)('info and health on the $engine engine', ({ engine, make 
     return device;
   }
 
-  const infos = (id: string) => messages(observer, topics.info(id)).map((m) => ({ retain: m.retain, info: decodeInfo(m.payload) }));
+  const infos = (id: string) => messages(fleet.observer, topics.info(id)).map((m) => ({ retain: m.retain, info: decodeInfo(m.payload) }));
 
   it('publishes a retained info record on connect, and again after a restart it asked for', async () => {
     const id = `info-${engine}`;
     await boot(id);
-    await observer.until(() => infos(id).length >= 1, 'the info record');
+    await fleet.observer.until(() => infos(id).length >= 1, 'the info record');
     const first = infos(id)[0].info;
     expect(first).toMatchObject<Partial<DeviceInfo>>({ firmwareVersion: '1.4.2-sim', otaSeq: 0, schema: SAMPLE_SCHEMA, resetReason: 'power-on', outboxDepth: expect.any(Number), dropped: 0 });
     expect(first.uptime).toBeLessThan(5);
@@ -87,8 +72,8 @@ describe.each(engines)('info and health on the $engine engine', ({ engine, make 
     expect(decodeInfo(messages(late, topics.info(id))[0].payload)).toEqual(first);
     await late.driver.stop();
 
-    await observer.driver.publish(topics.commands(id), encodeCommand({ kind: 'reboot' }), { qos: 1 });
-    await observer.until(() => infos(id).length >= 2, 'the info record after the reboot');
+    await fleet.observer.driver.publish(topics.commands(id), encodeCommand({ kind: 'reboot' }), { qos: 1 });
+    await fleet.observer.until(() => infos(id).length >= 2, 'the info record after the reboot');
     expect(infos(id)[1].info.resetReason).toBe('software');
   });
 
@@ -96,18 +81,18 @@ describe.each(engines)('info and health on the $engine engine', ({ engine, make 
     const id = `cut-${engine}`;
     const flash = new DeviceFlash();
     const device = await boot(id, flash);
-    await observer.until(() => infos(id).length >= 1, 'the info record');
+    await fleet.observer.until(() => infos(id).length >= 1, 'the info record');
     await device.powerCut();
     await boot(id, flash);
-    await observer.until(() => infos(id).length >= 2, 'the info record after power-on');
+    await fleet.observer.until(() => infos(id).length >= 2, 'the info record after power-on');
     expect(infos(id).map((i) => i.info.resetReason)).toEqual(['power-on', 'power-on']);
   });
 
   it('republishes health, retained, on the health interval', async () => {
     const id = `health-${engine}`;
     await boot(id, new DeviceFlash(), { healthIntervalMs: 1000 });
-    const health = () => messages(observer, topics.health(id));
-    await observer.until(() => health().length >= 2, 'two health records');
+    const health = () => messages(fleet.observer, topics.health(id));
+    await fleet.observer.until(() => health().length >= 2, 'two health records');
     const [a, b] = health().map((m) => decodeHealth(m.payload));
     expect(b.uptime).toBeGreaterThan(a.uptime);
     expect(a).toMatchObject({ outboxDepth: expect.any(Number), dropped: 0, freeHeap: expect.any(Number), rssi: expect.any(Number) });

@@ -1,9 +1,8 @@
 // The proof that the device app runs on XS, not only on V8: the firmware bundle runs in the real
 // XS engine (@agoric/xsnap) with the host bridge for sockets, sensors and storage, against real
 // brokers; an observer decodes its CBOR telemetry, its retained status and its will.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../host/broker.ts';
-import { RealClock } from '../host/xs/timers.ts';
 import { XsDevice } from '../sim/xs-device.ts';
 import { DeviceFlash, type SensorSource, type SimDeviceEvent } from '../sim/sim-device.ts';
 import { decodeMotionEvent, decodeSample } from '../protocol/telemetry.ts';
@@ -12,6 +11,7 @@ import { Topics } from '../protocol/topics.ts';
 import type { SessionEvent } from '../protocol/session/session.ts';
 import { Mosquitto } from '../host/mosquitto.ts';
 import { TestClient } from './support/clients.ts';
+import { observedFleet } from './support/observed-fleet.ts';
 import { deviceBundle } from './support/device-bundle.ts';
 
 const topics = new Topics('canopy');
@@ -52,23 +52,8 @@ const brokers = [
 
 describe.each(brokers)('device app on XS against $name', ({ make }) => {
   const broker = make();
-  const clock = new RealClock();
-  const devices: XsDevice[] = [];
-  let observer: TestClient;
-
-  beforeAll(async () => {
-    await broker.start();
-    observer = await new TestClient(broker.url, { clientId: 'observer', cleanSession: true }).connect();
-    await observer.subscribe('canopy/#', 1);
-  });
-  afterEach(async () => {
-    await Promise.all(devices.splice(0).map((d) => d.powerCut()));
-  });
-  afterAll(async () => {
-    await observer.driver.stop();
-    clock.cancelAll();
-    await broker.stop();
-  });
+  const fleet = observedFleet<XsDevice>(broker, () => broker.stop(), 'observer');
+  const { clock, devices } = fleet;
 
   async function boot(deviceId: string, sensors: SensorSource, extra: Record<string, unknown> = {}, onEvent?: (e: SimDeviceEvent) => void, flash?: DeviceFlash): Promise<XsDevice> {
     const device = new XsDevice({
@@ -90,13 +75,13 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
     const device = await boot('xs-telemetry', sensors);
     const status = topics.status('xs-telemetry');
     const telemetry = topics.telemetry('xs-telemetry');
-    await observer.until(() => observer.texts(status).includes('online'), 'online status');
-    await observer.until(() => messages(observer, telemetry).length >= 1, 'a telemetry sample');
+    await fleet.observer.until(() => fleet.observer.texts(status).includes('online'), 'online status');
+    await fleet.observer.until(() => messages(fleet.observer, telemetry).length >= 1, 'a telemetry sample');
     sensors.temperature = -10.1;
     sensors.errors = 3;
     await device.sampleNow();
-    await observer.until(() => messages(observer, telemetry).some((p) => decodeSample(p).temperature === -10.1), 'the negative sample');
-    const samples = messages(observer, telemetry).map(decodeSample);
+    await fleet.observer.until(() => messages(fleet.observer, telemetry).some((p) => decodeSample(p).temperature === -10.1), 'the negative sample');
+    const samples = messages(fleet.observer, telemetry).map(decodeSample);
     expect(samples[0]).toMatchObject({ temperature: 21.5, humidity: 45.2, lux: 300, motion: false, dhtErrors: 0 });
     expect(samples[0].ts).toBeGreaterThanOrEqual(1_700_000_000);
     expect(samples.at(-1)).toMatchObject({ temperature: -10.1, dhtErrors: 3 });
@@ -105,8 +90,8 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
 
     sensors.edge(true);
     const motion = topics.event('xs-telemetry', 'motion');
-    await observer.until(() => messages(observer, motion).length >= 1, 'a motion event');
-    expect(decodeMotionEvent(messages(observer, motion)[0])).toMatchObject({ active: true });
+    await fleet.observer.until(() => messages(fleet.observer, motion).length >= 1, 'a motion event');
+    expect(decodeMotionEvent(messages(fleet.observer, motion)[0])).toMatchObject({ active: true });
   });
 
   it('obeys commands: set-interval is stored, sample-now samples', async () => {
@@ -114,16 +99,16 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
     const refusal = new Promise<string>((resolve) => (refused = resolve));
     const device = await boot('xs-commands', new ScriptedSensors(), { intervalMs: 60_000 }, (e) => e.type === 'error' && refused(e.message));
     const telemetry = topics.telemetry('xs-commands');
-    await observer.until(() => observer.texts(topics.status('xs-commands')).includes('online'), 'online status');
+    await fleet.observer.until(() => fleet.observer.texts(topics.status('xs-commands')).includes('online'), 'online status');
     // The device subscribes before it says online, so the command cannot overtake the subscription.
-    await observer.driver.publish(topics.commands('xs-commands'), encodeCommand({ kind: 'sample-now' }), { qos: 1 });
-    await observer.until(() => messages(observer, telemetry).length >= 1, 'a sample on command');
-    observer.driver.publish(topics.commands('xs-commands'), encodeCommand({ kind: 'set-interval', ms: 1000 }), { qos: 1 });
-    await observer.until(() => messages(observer, telemetry).length >= 3, 'samples at the new interval');
+    await fleet.observer.driver.publish(topics.commands('xs-commands'), encodeCommand({ kind: 'sample-now' }), { qos: 1 });
+    await fleet.observer.until(() => messages(fleet.observer, telemetry).length >= 1, 'a sample on command');
+    fleet.observer.driver.publish(topics.commands('xs-commands'), encodeCommand({ kind: 'set-interval', ms: 1000 }), { qos: 1 });
+    await fleet.observer.until(() => messages(fleet.observer, telemetry).length >= 3, 'samples at the new interval');
     expect((await device.stats()).intervalMs).toBe(1000);
     expect(device.flash.settings.get('intervalMs')).toBe(1000);
     // A malformed command is refused and counted; the device carries on.
-    observer.driver.publish(topics.commands('xs-commands'), new Uint8Array([0xff]), { qos: 1 });
+    fleet.observer.driver.publish(topics.commands('xs-commands'), new Uint8Array([0xff]), { qos: 1 });
     expect(await refusal).toMatch(/^command refused: command is not valid CBOR/);
     expect((await device.stats()).errors).toBe(1);
   });
@@ -137,9 +122,9 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
     const device = await boot('xs-firmware-modules', new ScriptedSensors(), { intervalMs: 60_000 }, undefined, flash);
     const telemetry = topics.telemetry('xs-firmware-modules');
     // The stored interval (read through Preference.get) beats the config's; its timer (Timer.set) ticks.
-    await observer.until(() => messages(observer, telemetry).length >= 2, 'two samples at the stored interval');
+    await fleet.observer.until(() => messages(fleet.observer, telemetry).length >= 2, 'two samples at the stored interval');
     expect((await device.stats()).intervalMs).toBe(1000);
-    expect(messages(observer, telemetry).map(decodeSample)[0].seq).toBe(5001);
+    expect(messages(fleet.observer, telemetry).map(decodeSample)[0].seq).toBe(5001);
     // The next block is reserved through Preference.set, under the same key.
     expect(flash.settings.get('seq')).toBe(6001);
   });
@@ -147,15 +132,15 @@ describe.each(brokers)('device app on XS against $name', ({ make }) => {
   it('a power cut fires the will ("offline"); a clean stop says offline itself', async () => {
     const cut = await boot('xs-cut', new ScriptedSensors());
     const cutStatus = topics.status('xs-cut');
-    await observer.until(() => observer.texts(cutStatus).includes('online'), 'online status');
+    await fleet.observer.until(() => fleet.observer.texts(cutStatus).includes('online'), 'online status');
     await cut.powerCut();
-    await observer.until(() => observer.texts(cutStatus).at(-1) === 'offline', 'the will');
+    await fleet.observer.until(() => fleet.observer.texts(cutStatus).at(-1) === 'offline', 'the will');
 
     const clean = await boot('xs-clean', new ScriptedSensors());
     const cleanStatus = topics.status('xs-clean');
-    await observer.until(() => observer.texts(cleanStatus).includes('online'), 'online status');
+    await fleet.observer.until(() => fleet.observer.texts(cleanStatus).includes('online'), 'online status');
     await clean.stop();
-    await observer.until(() => observer.texts(cleanStatus).at(-1) === 'offline', 'offline on clean stop');
-    expect(observer.texts(cleanStatus).filter((t) => t === 'offline')).toHaveLength(1);
+    await fleet.observer.until(() => fleet.observer.texts(cleanStatus).at(-1) === 'offline', 'offline on clean stop');
+    expect(fleet.observer.texts(cleanStatus).filter((t) => t === 'offline')).toHaveLength(1);
   });
 });
