@@ -5,6 +5,7 @@ import { FleetObserver } from '../../sim/observer.ts';
 import { eventLine } from '../output.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
 import { redact } from '../../host/redact.ts';
+import { brokerConnection, brokerFlags } from '../broker-flags.ts';
 
 const spec = verb({
   name: 'monitor',
@@ -16,8 +17,10 @@ status and the will). Ctrl-C quits.`,
     broker: { type: 'string', value: 'URL', help: 'the fleet\'s broker (mqtt:// or mqtts://)' },
     prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
     json: { type: 'boolean', help: 'one JSON line per message instead of the live view' },
+    ...brokerFlags,
   },
-  examples: ['monitor --broker mqtt://broker.local:1883', 'monitor --broker mqtt://127.0.0.1:1883 --json > fleet.jsonl'],
+  examples: ['monitor --broker mqtt://broker.local:1883', 'monitor --broker mqtt://127.0.0.1:1883 --json > fleet.jsonl',
+    'monitor --broker mqtts://broker.local --ca fleet-ca.pem --cert tech.pem --key tech.key'],
 });
 
 const command: Command = {
@@ -25,17 +28,18 @@ const command: Command = {
   async run(args) {
     const { values: f } = parse(spec, args);
     if (!f.broker) throw new UsageError('--broker URL is required, e.g. --broker mqtt://127.0.0.1:1883');
-    const observer = new FleetObserver({ broker: f.broker, topicPrefix: f.prefix });
+    const conn = brokerConnection('monitor', f.broker, f);
+    const observer = new FleetObserver({ broker: conn.url, tls: conn.tls, topicPrefix: f.prefix });
     let view: LiveView | undefined;
     if (f.json) observer.on('observation', (o) => process.stdout.write(`${eventLine(o, new Date())}\n`));
     observer.on('session', (e: { type: string; reason?: string }) => {
       if (e.type === 'connection-lost') process.stderr.write(redact(`canopy monitor: ${e.reason}; reconnecting\n`));
     });
-    const connecting = setTimeout(() => process.stderr.write(redact(`canopy monitor: still connecting to ${f.broker}…\n`)), 3000);
+    const connecting = setTimeout(() => process.stderr.write(redact(`canopy monitor: still connecting to ${conn.display}…\n`)), 3000);
     await observer.start();
     clearTimeout(connecting);
     if (!f.json) {
-      view = new LiveView(() => renderTable({ title: 'canopy monitor', facts: [redact(f.broker!)] }, observer.rows.values()));
+      view = new LiveView(() => renderTable({ title: 'canopy monitor', facts: [conn.display] }, observer.rows.values()));
       view.start();
     }
     await new Promise<void>((resolve) => {
