@@ -18,6 +18,7 @@ export class XsbugListener {
   readonly exceptions: string[] = [];
   samples: Instruments[] = [];
   private names: string[] = [];
+  private readonly sampleWaiters = new Set<() => void>();
   private server: Server | undefined;
   private buffer = '';
   port = 0;
@@ -36,6 +37,28 @@ export class XsbugListener {
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /**
+   * Resolves once `count` instrument samples satisfy `keep` (the machine sends one a second);
+   * rejects after `timeoutMs` with what arrived, and any exception the firmware threw.
+   */
+  whenSamples(keep: (s: Instruments) => boolean, count: number, timeoutMs: number): Promise<Instruments[]> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const kept = this.samples.filter(keep);
+        if (kept.length < count) return;
+        clearTimeout(timer);
+        this.sampleWaiters.delete(check);
+        resolve(kept);
+      };
+      const timer = setTimeout(() => {
+        this.sampleWaiters.delete(check);
+        reject(new Error(`the firmware sent ${this.samples.length} instrument samples in ${timeoutMs} ms, ${this.samples.filter(keep).length} of them as wanted (exceptions: ${this.exceptions.join('; ') || 'none'})`));
+      }, timeoutMs);
+      this.sampleWaiters.add(check);
+      check();
+    });
   }
 
   /** The last instrument sample, or undefined before the first. */
@@ -69,6 +92,7 @@ export class XsbugListener {
           this.names.forEach((name, i) => (sample[name] = values[i]));
           this.samples.push(sample);
           if (this.samples.length > 600) this.samples.shift();
+          for (const waiter of [...this.sampleWaiters]) waiter();
         }
       }
     });
