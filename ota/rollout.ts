@@ -30,6 +30,12 @@ export interface RolloutOptions {
   retryFailed?: boolean;
   /** Continue past a recorded halt; the failures recorded so far stop counting towards it. */
   overrideHalt?: boolean;
+  /**
+   * Asked before each group: a sentence (an operator's halt, say) stops the rollout there. It is
+   * recorded like any halt, so a rerun stays halted unless told otherwise; devices already being
+   * updated are not cut off mid-transfer.
+   */
+  stopRequested?: () => string | undefined;
   onGroup?: (index: number, devices: string[]) => void;
   onResult?: (r: DeviceResult) => void;
 }
@@ -112,6 +118,12 @@ export async function runRollout(via: SessionDriver | PushGroup, pkg: Uint8Array
   const groups = state.halted ? [] : planWaves(todo, o.canary ?? 1, o.growth ?? 2);
   const haltRatio = o.haltRatio ?? 0.1;
   for (const [i, group] of groups.entries()) {
+    const stop = o.stopRequested?.();
+    if (stop) {
+      state.halted = { reason: stop, failed: [] };
+      save();
+      break;
+    }
     o.onGroup?.(i, group);
     for (const r of await push(group)) {
       state.results[r.deviceId] = r;
