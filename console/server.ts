@@ -171,6 +171,7 @@ export class ConsoleServer {
     } catch (err) {
       if (err instanceof HttpError) return send(res, err.status, { error: { reason: err.status === 413 ? 'too-large' : 'bad-request', detail: err.message } });
       if (err instanceof RolloutError) return send(res, err.status, { error: { reason: 'rollout', detail: err.message } });
+      if (err instanceof SyntaxError) return send(res, 400, { error: { reason: 'bad-request', detail: `the request is not JSON: ${err.message}` } });
       send(res, 500, { error: { reason: 'internal', detail: (err as Error).message } });
     }
   }
@@ -195,7 +196,7 @@ export class ConsoleServer {
     if (route === 'POST /api/rollouts') {
       const rollouts = this.options.rollouts;
       if (!rollouts) throw new RolloutError('this console has no broker session for rollouts', 409);
-      const body = JSON.parse((await readBody(req, 64 * 1024)).toString() || '{}') as Record<string, unknown>;
+      const body = JSON.parse(Buffer.from(await readBody(req, 64 * 1024)).toString('utf8') || '{}') as Record<string, unknown>;
       const pkg = this.packages.get(String(body.package ?? ''));
       if (!pkg) throw new RolloutError('no such package here: upload it first');
       const online = this.options.watcher.rows().filter((r) => r.liveness === 'online').map((r) => r.id);
