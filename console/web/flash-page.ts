@@ -16,6 +16,18 @@ interface SerialLike {
   requestPort(options?: { filters?: { usbVendorId?: number; usbProductId?: number }[] }): Promise<unknown>;
 }
 
+/**
+ * esptool.py's hard reset: EN low through RTS for 100 ms with IO0 high, so the board boots the new
+ * firmware. (esptool-js 0.7's HardReset only releases RTS, which resets nothing on a board that is
+ * already out of reset; host/flash/flasher.ts does the same for `canopy flash`.)
+ */
+async function hardReset(t: Transport): Promise<void> {
+  await t.setDTR(false);
+  await t.setRTS(true);
+  await new Promise((r) => setTimeout(r, 100));
+  await t.setRTS(false);
+}
+
 const isPackage = (b: Uint8Array) => PACKAGE_MAGIC.every((m, i) => b[i] === m);
 
 export const flashPage: Page = (root) => {
@@ -77,6 +89,7 @@ export const flashPage: Page = (root) => {
         h('tbody', {}, ...plan.map((e) => h('tr', {}, h('td', {}, hex(e.address)), h('td', {}, e.name), h('td', {}, e.role), h('td', {}, e.chipName ?? ''), h('td', {}, String(e.data.length))))),
       ),
     );
+    warnMismatch();
     update();
   };
 
@@ -93,6 +106,7 @@ export const flashPage: Page = (root) => {
       chipBox.className = '';
       chipBox.dataset.chip = loader.chip.CHIP_NAME;
       chipBox.textContent = `${loader.chip.CHIP_NAME}: ${description}`;
+      warnMismatch();
     } catch (err) {
       loader = undefined;
       fail(`No answer from the board's ROM loader (${(err as Error).message ?? err}). Hold BOOT, tap EN/RESET, release BOOT, and connect again.`);
@@ -102,13 +116,24 @@ export const flashPage: Page = (root) => {
     }
   };
 
+  /** An image in the plan built for another chip than the connected board's, as a sentence. */
+  const mismatch = (): string | undefined => {
+    const chip = loader?.chip;
+    const wrong = chip && plan?.find((e) => e.chipId !== undefined && chip.IMAGE_CHIP_ID !== undefined && e.chipId !== chip.IMAGE_CHIP_ID);
+    return wrong ? `${wrong.name} is built for ${wrong.chipName}, but the board is an ${chip.CHIP_NAME}` : undefined;
+  };
+  const warnMismatch = () => {
+    const m = mismatch();
+    if (m) result.replaceChildren(h('div', { class: 'card verdict refused', 'data-warning': 'chip-mismatch' }, `${m}: Flash will refuse it. Build for ${loader!.chip.CHIP_NAME}, or pick that build's files.`));
+  };
+
   const flash = async () => {
     if (!plan || !loader || !transport) return;
     const chip = loader.chip;
     // Before anything is written: an image for another chip leaves a board that cannot boot.
-    const wrong = plan.find((e) => e.chipId !== undefined && chip.IMAGE_CHIP_ID !== undefined && e.chipId !== chip.IMAGE_CHIP_ID);
+    const wrong = mismatch();
     if (wrong) {
-      result.replaceChildren(h('div', { class: 'card verdict refused', 'data-outcome': 'chip-mismatch' }, `${wrong.name} is built for ${wrong.chipName}, but the board is an ${chip.CHIP_NAME}; nothing was written. Build for ${chip.CHIP_NAME}, or pick that build's files.`));
+      result.replaceChildren(h('div', { class: 'card verdict refused', 'data-outcome': 'chip-mismatch' }, `${wrong}; nothing was written. Build for ${chip.CHIP_NAME}, or pick that build's files.`));
       return;
     }
     busy = true;
@@ -133,7 +158,7 @@ export const flashPage: Page = (root) => {
         },
       });
       progress.value = 100;
-      await loader.after('hard_reset');
+      await hardReset(transport);
       result.replaceChildren(h('div', { class: 'card verdict ok', 'data-outcome': 'flashed' }, `Wrote and verified (MD5) ${entries.map((e) => `${e.name} at ${hex(e.address)}`).join(', ')}. The board was reset into the new firmware.`));
     } catch (err) {
       fail(`Flashing failed: ${(err as Error).message ?? err}. Connect again and retry; at a lower baud rate if it repeats.`);
