@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket as NodeSocket } from 'ws';
 import { EmbeddedBroker } from '../host/broker.ts';
 import { FleetWatcher } from '../fleet/devices.ts';
 import { ConsoleServer } from '../console/server.ts';
@@ -18,6 +18,13 @@ import { trustedKey, type TrustStore } from '../protocol/ota/trust.ts';
 import { generateKeyPem, signingKey } from '../ota/keys.ts';
 import { pack } from '../ota/pack.ts';
 import { launchChromium, screenshot } from './support/browser.ts';
+
+// Functions given to page.evaluate and waitForFunction run in the page: these are its globals,
+// not Node's (the host program is type-checked without the DOM library).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const document: any, window: any, navigator: any, WebSocket: any;
+type HTMLCanvasElement = any;
+type HTMLProgressElement = any;
 
 const FIXTURES = resolve(import.meta.dirname, '../../shared/fixtures/esp-idf');
 const fixture = (chip: string, file: string) => join(FIXTURES, chip, file);
@@ -44,7 +51,7 @@ function standInSerial(url: string): void {
   class BridgedPort {
     readable: ReadableStream<Uint8Array> | null = null;
     writable: WritableStream<Uint8Array> | null = null;
-    private ws: WebSocket | undefined;
+    private ws: any;
     getInfo() {
       return { usbVendorId: 0x10c4, usbProductId: 0xea60 }; // a CP2102 bridge
     }
@@ -59,7 +66,7 @@ function standInSerial(url: string): void {
       this.ws = ws;
       this.readable = new ReadableStream({
         start(c) {
-          ws.onmessage = (m) => c.enqueue(new Uint8Array(m.data as ArrayBuffer));
+          ws.onmessage = (m: { data: ArrayBuffer }) => c.enqueue(new Uint8Array(m.data));
           ws.onclose = () => {
             try {
               c.close();
@@ -96,7 +103,7 @@ beforeAll(async () => {
   bridge = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => bridge.once('listening', r));
   bridgeUrl = `ws://127.0.0.1:${(bridge.address() as { port: number }).port}`;
-  bridge.on('connection', (ws: WebSocket) => {
+  bridge.on('connection', (ws: NodeSocket) => {
     const board = chip;
     board.transmit = (bytes) => ws.readyState === ws.OPEN && ws.send(bytes);
     ws.on('message', (data, isBinary) => {

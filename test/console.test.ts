@@ -27,10 +27,17 @@ import { FleetWatcher } from '../fleet/devices.ts';
 import { SqliteHistory } from '../fleet/sqlite-history.ts';
 import { Rollouts } from '../console/rollouts.ts';
 import { ConsoleServer } from '../console/server.ts';
-import { COLORS } from '../console/web/device-page.ts';
+import { COLORS } from '../console/web/colors.ts';
 import { loadFixture } from './ota-support.ts';
 import { launchChromium, screenshot } from './support/browser.ts';
 import { canopy } from './support/run-canopy.ts';
+
+// Functions given to page.evaluate and waitForFunction run in the page: these are its globals,
+// not Node's (the host program is type-checked without the DOM library).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const document: any, window: any;
+type HTMLCanvasElement = any;
+type HTMLProgressElement = any;
 
 const key = signingKey(generateKeyPem('ES256'));
 const trust: TrustStore = { threshold: 1, keys: [trustedKey(key.spki, 'release')] };
@@ -218,7 +225,7 @@ describe('web console in Chromium', () => {
     expect(keyUpload.reason).toBe('private-key');
     expect(keyUpload.text).toMatch(/never takes signing keys/);
     expect(listing()).toEqual(before);
-    const list = await (await fetch(server.url + 'api/packages')).json();
+    const list = (await (await fetch(server.url + 'api/packages')).json()) as { packages: unknown[] };
     expect(list.packages).toEqual([]);
     // Straight to the API, too large: refused before it is read.
     const big = await fetch(server.url + 'api/packages', { method: 'POST', headers: { 'Content-Length': String(64 * 1024 * 1024) }, body: new Uint8Array(0) }).catch((e: Error) => e);

@@ -28,6 +28,8 @@ const NOT_RUN: [string, string][] = [
   ['host-b$ ', 'needs an MQTT cluster (emqx-lb) and several hosts'],
   ['... ', 'an ellipsis in the example, not a command'],
   ['npx canopy ota push ', 'needs a broker and a device'],
+  ['npx canopy console --broker mqtt://broker.local:1883', 'serves until stopped, for your fleet and its broker (broker.local); test/console.test.ts runs the console'],
+  ['npx canopy console --broker mqtts://broker.local', 'needs your TLS broker, its CA and a token file'],
   ['npx canopy ota rollout ', 'needs a broker and a fleet'],
   ['npx canopy session --broker mqtt://127.0.0.1:1883', 'needs your MQTT broker on 127.0.0.1:1883 (the --demo line runs the same against the embedded broker)'],
   ['npx canopy session --broker mqtts://broker:8883', 'needs your TLS broker and its certificates'],

@@ -6,22 +6,7 @@ import { fleetPage } from './fleet-page.ts';
 import { devicePage } from './device-page.ts';
 import { otaPage } from './ota-page.ts';
 import { flashPage } from './flash-page.ts';
-
-export interface Meta {
-  broker: string;
-  trust: boolean;
-  history: boolean;
-  rollouts: boolean;
-  fields: { name: string; unit: string; label: string }[];
-}
-
-export interface Context {
-  feed: Feed;
-  meta: Meta;
-}
-
-/** Mounts a page into `root`; returns its cleanup. */
-export type Page = (root: HTMLElement, ctx: Context, arg?: string) => () => void;
+import type { Context, Meta, Page } from './page.ts';
 
 const feed = new Feed();
 const link = document.getElementById('link')!;

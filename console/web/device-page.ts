@@ -4,8 +4,9 @@
 import uPlot from 'uplot';
 import { ago, api, h } from './dom.ts';
 import type { Sample } from './feed.ts';
-import type { Page } from './app.ts';
+import type { Page } from './page.ts';
 import { values } from './fleet-page.ts';
+import { COLORS } from './colors.ts';
 
 interface FieldSeries {
   unit: string;
@@ -22,7 +23,6 @@ const RANGES: [string, number][] = [
   ['7d', 7 * 86_400_000],
 ];
 
-export const COLORS: Record<string, string> = { temperature: '#d9480f', humidity: '#1971c2', lux: '#e0a800', motion: '#7048e8', dhtErrors: '#c92a2a' };
 
 /** What the tests read back: each field's points as plotted. */
 declare global {

@@ -6,7 +6,7 @@ import type { ESPLoader, Transport } from 'esptool-js';
 import { parsePackage } from '../../protocol/ota/package.ts';
 import { PACKAGE_MAGIC } from '../../protocol/ota/package.ts';
 import { api, h } from './dom.ts';
-import type { Page } from './app.ts';
+import type { Page } from './page.ts';
 import { md5Hex } from './md5.ts';
 import { APP_OFFSET, check, describe, hex, planFromFiles, PlanError, type PlanEntry } from './flash-plan.ts';
 import { verdictCard } from './ota-page.ts';

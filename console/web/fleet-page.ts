@@ -2,7 +2,7 @@
 // second for the ages): state, last seen, firmware, last values with units, last OTA, errors.
 import { ago, h } from './dom.ts';
 import type { Row, Sample } from './feed.ts';
-import type { Page } from './app.ts';
+import type { Page } from './page.ts';
 
 export function values(s: Sample | null): string {
   if (!s) return '';

@@ -4,7 +4,7 @@
 // for: signing stays with `canopy ota pack` on the release machine.
 import { api, h } from './dom.ts';
 import type { Rollout } from './feed.ts';
-import type { Page } from './app.ts';
+import type { Page } from './page.ts';
 
 interface Pkg {
   id: string;
