@@ -5,6 +5,7 @@
 // page that reaches "confirmed" on every device, and one halted from the page. Then the access
 // rules of `canopy console` itself: no token, no answer, when it binds beyond 127.0.0.1.
 import { spawn } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +225,11 @@ describe('web console in Chromium', () => {
     const keyUpload = await upload('release.pem', new TextEncoder().encode(pem));
     expect(keyUpload.reason).toBe('private-key');
     expect(keyUpload.text).toMatch(/never takes signing keys/);
+    // A DER key, straight to the API: refused by name as well.
+    const der = createPrivateKey(pem).export({ format: 'der', type: 'pkcs8' });
+    const derUpload = await fetch(server.url + 'api/packages', { method: 'POST', headers: { 'X-File-Name': 'release.der' }, body: der });
+    expect(derUpload.status).toBe(400);
+    expect(((await derUpload.json()) as { error: { reason: string } }).error.reason).toBe('private-key');
     expect(listing()).toEqual(before);
     const list = (await (await fetch(server.url + 'api/packages')).json()) as { packages: unknown[] };
     expect(list.packages).toEqual([]);
@@ -304,7 +310,9 @@ describe('canopy console: who may use it', () => {
 
   it('bound beyond 127.0.0.1 refuses every request and WebSocket without the token', async () => {
     const token = 'c0ns0le-t0ken-for-tests';
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../bin/canopy.js'), 'console', '--broker', broker.url, '--host', '127.0.0.2', '--port', '0', '--token', token, '--state', join(dir, 'state-2')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const db = join(dir, 'recorded.sqlite');
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../bin/canopy.js'), 'console', '--broker', broker.url, '--host', '127.0.0.2', '--port', '0', '--token', token, '--state', join(dir, 'state-2'), '--db', db, '--record'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = Date.now();
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -332,6 +340,18 @@ describe('canopy console: who may use it', () => {
       expect(link.status).toBe(303);
       const cookie = link.headers.get('set-cookie')!.split(';')[0];
       expect((await fetch(url, { headers: { Cookie: cookie } })).status).toBe(200);
+      // --record: the live samples it hears land in --db, and the plots read them back.
+      const recorded = async () => {
+        const res = await fetch(`${url}api/history?device=gh-2&since=${started}`, { headers: { Authorization: `Bearer ${token}` } });
+        return ((await res.json()) as { fields: { temperature: { at: number[] } } }).fields.temperature.at;
+      };
+      // The recorder writes a batch each second; the store is asked again until one is there (10 s at most).
+      let points = await recorded();
+      for (const deadline = Date.now() + 10_000; points.length === 0 && Date.now() < deadline; points = await recorded()) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(points.length).toBeGreaterThan(0);
+      expect(points.every((t) => t >= started - 2000)).toBe(true);
     } finally {
       child.kill('SIGTERM');
       expect(await new Promise((r) => child.once('exit', r))).toBe(0);
@@ -347,6 +367,8 @@ describe('canopy console: who may use it', () => {
     expect(short.err).toMatch(/at least 16 characters/);
     const noBroker = await canopy('console');
     expect([noBroker.code, noBroker.err]).toEqual([2, expect.stringMatching(/--broker URL is required/)]);
+    const taken = await canopy('console', '--broker', broker.url, '--port', new URL(server.url).port);
+    expect([taken.code, taken.err]).toEqual([2, expect.stringMatching(/port \d+ is in use on 127.0.0.1; pick another with --port N/)]);
     const missing = await canopy('console', '--broker', broker.url, '--db', join(dir, 'nope.sqlite'));
     expect([missing.code, missing.err]).toEqual([1, expect.stringMatching(/no history database at/)]);
     writeFileSync(join(dir, 'bad-trust.json'), '{"keys": 3}');
