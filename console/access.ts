@@ -37,11 +37,16 @@ export function cookieToken(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-/** The token a request carries: Authorization: Bearer, the cookie, or (to set the cookie) ?token=. */
+/**
+ * The token a request carries: Authorization: Bearer, the cookie, or ?token= on a page the person
+ * opens (which answers by setting the cookie): never in the URL of an API call or the WebSocket,
+ * where it would end up in logs and history.
+ */
 export function requestToken(req: IncomingMessage, url: URL): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-  return cookieToken(req) ?? url.searchParams.get('token') ?? undefined;
+  const page = req.method === 'GET' && !url.pathname.startsWith('/api/') && url.pathname !== '/ws';
+  return cookieToken(req) ?? (page ? url.searchParams.get('token') ?? undefined : undefined);
 }
 
 function loopbackNames(port: number): Set<string> {

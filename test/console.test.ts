@@ -332,6 +332,7 @@ describe('canopy console: who may use it', () => {
       expect((await fetch(url + 'api/devices', { headers: { Authorization: 'Bearer wrong-token-but-long-enough' } })).status).toBe(401);
       expect((await fetch(url + 'api/devices', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
       expect((await fetch(url + 'api/packages', { method: 'POST', body: 'x' })).status).toBe(401);
+      expect((await fetch(`${url}api/devices?token=${token}`)).status).toBe(401); // not in an API URL
       const ws = new WebSocket(url.replace('http', 'ws') + 'ws');
       const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
       expect(status).toBe(401);
