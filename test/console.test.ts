@@ -57,6 +57,8 @@ let history: SqliteHistory;
 let server: ConsoleServer;
 let browser: Browser;
 let page: Page;
+/** Every URL the page asked for. */
+const requested: string[] = [];
 /** The points put into the history store for gh-1, before the console starts. */
 const stored = { at: [] as number[], temperature: [] as number[] };
 
@@ -120,6 +122,7 @@ beforeAll(async () => {
   server = await new ConsoleServer({ watcher, history, trust, rollouts, stateDir, port: 0, brokerDisplay: broker.url, tickMs: 250 }).start();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (err) => console.error('page error:', err));
+  page.on('request', (r) => requested.push(r.url()));
 }, 120_000);
 
 afterAll(async () => {
@@ -148,6 +151,10 @@ describe('web console in Chromium', () => {
     expect(text).toMatch(/%RH/);
     expect(text).toMatch(/ lx/);
     await screenshot(page, 'fleet');
+    // Everything from the console itself: no CDN, so it works offline.
+    const origin = new URL(server.url).origin;
+    expect(requested.filter((u) => !u.startsWith(origin + '/'))).toEqual([]);
+    expect(requested.map((u) => new URL(u).pathname)).toEqual(expect.arrayContaining(['/', '/app.js', '/console.css', '/vendor/uplot.js', '/vendor/uplot.css', '/api/meta']));
   });
 
   it('shows a partitioned device as stale, then online again once healed', async () => {
@@ -286,6 +293,43 @@ describe('web console in Chromium', () => {
     expect(states).toEqual(['confirmed', 'untouched', 'untouched']);
     expect(await page.textContent('#rollout-state')).toMatch(/halted by the operator/);
   }, 90_000);
+});
+
+describe('console API: what the OTA page can get wrong', () => {
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(server.url + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    return { status: res.status, detail: ((await res.json()) as { error?: { detail: string } }).error?.detail ?? '' };
+  };
+
+  it('refuses a rollout it cannot run, with a sentence, and starts nothing', async () => {
+    const { packages } = (await (await fetch(server.url + 'api/packages')).json()) as { packages: { id: string }[] };
+    const id = packages[0].id;
+    const before = ((await (await fetch(server.url + 'api/rollouts')).json()) as { rollouts: unknown[] }).rollouts.length;
+    expect(await post('api/rollouts', { package: 'nope', fleet: 'gh-1' })).toEqual({ status: 400, detail: 'no such package here: upload it first' });
+    expect(await post('api/rollouts', { package: id, fleet: 'zz-*' })).toEqual({ status: 400, detail: 'fleet "zz-*" matched no device online now' });
+    expect(await post('api/rollouts', { package: id, fleet: '' })).toMatchObject({ status: 400, detail: expect.stringMatching(/fleet is required/) });
+    expect(await post('api/rollouts', { package: id, fleet: 'gh-1', canary: 0 })).toEqual({ status: 400, detail: 'canary must be a whole number from 1 to 10000' });
+    expect(await post('api/rollouts', { package: id, fleet: 'gh-1', haltPercent: 150 })).toEqual({ status: 400, detail: 'haltPercent must be a whole number from 0 to 100' });
+    expect(await post('api/rollouts', 'not json')).toMatchObject({ status: 400, detail: expect.stringMatching(/not JSON/) });
+    expect(await post('api/rollouts/99/halt', {})).toEqual({ status: 409, detail: 'rollout 99 is not running' });
+    expect(((await (await fetch(server.url + 'api/rollouts')).json()) as { rollouts: unknown[] }).rollouts).toHaveLength(before);
+  });
+
+  it('without --trust refuses every upload, and without --db says the plots have no store', async () => {
+    const bare = await new ConsoleServer({ watcher, stateDir: join(dir, 'state-bare'), port: 0, brokerDisplay: broker.url }).start();
+    try {
+      const res = await fetch(bare.url + 'api/packages', { method: 'POST', body: pack(image, [key], { ...packOptions, seq: 9 }) });
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as { error: { reason: string; description: string } }).error).toMatchObject({ reason: 'no-trust', description: expect.stringMatching(/restart it with --trust/) });
+      expect(readdirSync(dir)).not.toContain('state-bare');
+      const h = await fetch(bare.url + 'api/history?device=gh-1');
+      expect(h.status).toBe(409);
+      expect(await h.text()).toMatch(/no history store: start it with --db/);
+      expect((await fetch(server.url + 'api/history')).status).toBe(400);
+    } finally {
+      await bare.stop();
+    }
+  });
 });
 
 /** A raw request, so Host and Origin can be set as a hostile page would. */
