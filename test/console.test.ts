@@ -410,6 +410,8 @@ describe('canopy console: who may use it', () => {
     const short = await canopy('console', '--broker', broker.url, '--host', '127.0.0.2', '--token', 'short');
     expect(short.code).toBe(2);
     expect(short.err).toMatch(/at least 16 characters/);
+    const unreachable = await canopy('console', '--broker', 'mqtt://127.0.0.1:1', '--port', '0');
+    expect([unreachable.code, unreachable.err]).toEqual([1, expect.stringMatching(/cannot reach the broker at 127.0.0.1:1: .*connection refused/)]);
     const noBroker = await canopy('console');
     expect([noBroker.code, noBroker.err]).toEqual([2, expect.stringMatching(/--broker URL is required/)]);
     const taken = await canopy('console', '--broker', broker.url, '--port', new URL(server.url).port);
