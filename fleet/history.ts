@@ -1,7 +1,8 @@
 // The telemetry history: what every sample said, per device and time, behind one small interface
-// so the SQLite file (fleet/sqlite-history.ts) and a server database later answer the same
-// queries. The writer is whatever hears samples (the bridge of issue 15.3, when it lands);
-// `canopy history` is the reader.
+// so the SQLite file (fleet/sqlite-history.ts) and PostgreSQL (fleet/pg-history.ts) answer the
+// same queries; fleet/open-history.ts picks one from `--db`. The writer is `canopy bridge`
+// (through fleet/recorder.ts's batches); `canopy history` and `canopy export` read it. Every
+// method is async because a server database is; SQLite answers at once.
 import type { Sample } from '../protocol/telemetry.ts';
 
 /** The sample fields a history query can ask for, as `--field` names them. */
@@ -33,15 +34,33 @@ export interface HistoryQuery {
   limit?: number;
 }
 
-export interface HistoryStore {
-  /** Stores a batch in one transaction; a sample already stored (same device and seq and time) is kept once. */
-  insert(rows: HistoryRow[]): void;
-  /** Points in time order. */
-  query(q: HistoryQuery): HistoryPoint[];
-  /** Deletes samples taken before `before` (Unix ms); returns how many. The retention setting. */
-  prune(before: number): number;
-  close(): void;
+export interface ScanQuery {
+  /** Only these devices; every device in the store (the fleet) when absent or empty. */
+  devices?: string[];
+  /** Unix ms, inclusive; from the first sample when absent. */
+  since?: number;
+  /** Unix ms, exclusive; to the last when absent. */
+  until?: number;
 }
+
+export interface HistoryStore {
+  /** 'sqlite' or 'postgres', for messages and benchmark names. */
+  readonly kind: string;
+  /** Where it is, printable (no password). */
+  readonly display: string;
+  /** Stores a batch in one transaction; a sample already stored (same device and seq and time) is kept once. */
+  insert(rows: HistoryRow[]): Promise<void>;
+  /** Points in time order. */
+  query(q: HistoryQuery): Promise<HistoryPoint[]>;
+  /** Whole rows in (time, device, seq) order, read a page at a time so an export of years stays small in memory. */
+  scan(q: ScanQuery): AsyncIterable<HistoryRow>;
+  /** Deletes samples taken before `before` (Unix ms); returns how many. The retention setting. */
+  prune(before: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Rows per page of a scan. */
+export const SCAN_PAGE = 1000;
 
 export class HistoryError extends Error {
   override name = 'HistoryError';
