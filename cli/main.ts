@@ -26,6 +26,7 @@ const verbs: Record<string, Entry> = {
   provision: { summary: 'issue a device its key, certificate and NVS settings image', load: () => import('./commands/provision.ts') },
   devices: { summary: 'list the fleet: online/stale/offline, last seen, firmware, last OTA, last sample', load: () => import('./commands/devices.ts') },
   history: { summary: "one field of a device's stored telemetry over a time range (table, CSV, JSON)", load: () => import('./commands/history.ts') },
+  export: { summary: 'stored samples of the fleet or some devices over a time range, as CSV or JSON lines', load: () => import('./commands/export.ts') },
   acl: { summary: 'broker ACL: each device only its own topics, technician and monitor roles', load: () => import('./commands/acl.ts') },
 };
 

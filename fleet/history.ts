@@ -77,3 +77,34 @@ export function parseDuration(text: string): number | undefined {
   if (!m) return undefined;
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
+
+/**
+ * A point in time as `--since`/`--until` take it: a duration back from `now` ("1h") or an ISO
+ * 8601 date or time ("2026-05-01", "2026-05-01T12:00:00Z"). undefined when it is neither.
+ */
+export function parseTime(text: string, now: number): number | undefined {
+  const span = parseDuration(text);
+  if (span !== undefined) return now - span;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined;
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** The columns of an export, in order: CSV's header and the keys of each JSON line. */
+export const EXPORT_COLUMNS = ['time', 'device', 'seq', 'temperature', 'humidity', 'lux', 'motion', 'dhtErrors'] as const;
+
+export function exportJson(r: HistoryRow): string {
+  const s = r.sample;
+  return JSON.stringify({ time: new Date(r.at).toISOString(), device: r.device, seq: s.seq, temperature: s.temperature, humidity: s.humidity, lux: s.lux, motion: s.motion, dhtErrors: s.dhtErrors });
+}
+
+export function exportCsv(r: HistoryRow): string {
+  const s = r.sample;
+  const v = (x: number | null) => (x === null ? '' : String(x));
+  return [new Date(r.at).toISOString(), csvText(r.device), s.seq, v(s.temperature), v(s.humidity), v(s.lux), s.motion ? 1 : 0, s.dhtErrors].join(',');
+}
+
+/** RFC 4180 quoting, for a device id with a comma or quote in it (ids are topic levels: anything but / + #). */
+function csvText(t: string): string {
+  return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
