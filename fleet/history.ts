@@ -57,6 +57,8 @@ export interface HistoryStore {
   /** Deletes samples taken before `before` (Unix ms); returns how many. The retention setting. */
   prune(before: number): Promise<number>;
   close(): Promise<void>;
+  /** A server store: resolves with the error when the connection drops, even with nothing to write. */
+  readonly whenLost?: Promise<HistoryError>;
 }
 
 /** Rows per page of a scan. */
