@@ -37,7 +37,8 @@ const spec = verb({
     'discovery-prefix': { type: 'string', value: 'D', help: `Home Assistant's discovery prefix (default ${DISCOVERY_PREFIX})` },
     'no-discovery': { type: 'boolean', help: 'publish no Home Assistant discovery configs' },
     'client-id': { type: 'string', value: 'ID', help: "the bridge's MQTT client id (default canopy-bridge; one per bridge)" },
-    batch: { type: 'string', value: 'N', help: 'store samples in batches of N (default 500; and at least every second)' },
+    batch: { type: 'string', value: 'N', help: 'store samples in batches of N (default 500)' },
+    'flush-ms': { type: 'string', value: 'MS', help: 'and store what waits at least every MS milliseconds (default 1000)' },
     timeout: { type: 'string', value: 'S', help: 'give up reaching the broker at start after S seconds (default 10)' },
     ...brokerFlags,
   },
@@ -71,6 +72,7 @@ const command: Command = {
       if (retentionMs === undefined || retentionMs === 0) throw new UsageError(`--retain must be a duration like 12h, 30d or 90d, got "${f.retain}"`);
     }
     const batch = intFlag('batch', f.batch, 500, 1, 100_000);
+    const flushMs = intFlag('flush-ms', f['flush-ms'], 1000, 10, 86_400_000);
     const timeoutS = intFlag('timeout', f.timeout, 10, 1, 3600);
     const conn = brokerConnection('bridge', f.broker, f);
 
@@ -105,7 +107,7 @@ const command: Command = {
       discoveryPrefix: f['no-discovery'] ? null : f['discovery-prefix'],
       bridgeVersion: version(),
       store,
-      batch: { batch, everyMs: 1000 },
+      batch: { batch, everyMs: flushMs },
       retentionMs,
       connectTimeoutMs: timeoutS * 1000,
     });

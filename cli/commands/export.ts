@@ -19,7 +19,7 @@ const spec = verb({
   flags: {
     device: { type: 'string', multiple: true, value: 'ID', help: 'only this device' },
     since: { type: 'string', value: 'WHEN', help: 'from (inclusive); the first sample when absent' },
-    until: { type: 'string', value: 'WHEN', help: 'to (exclusive); now when absent' },
+    until: { type: 'string', value: 'WHEN', help: 'to (exclusive); the last sample when absent' },
     db: { type: 'string', value: 'PATH|URL', help: `the history store: a SQLite file (default ${DEFAULT_DB}) or a postgres:// URL` },
     json: { type: 'boolean', help: 'JSON lines instead of CSV' },
   },
@@ -56,7 +56,7 @@ const command: Command = {
       if (!f.json) out.write(`${EXPORT_COLUMNS.join(',')}\n`);
       const line = f.json ? exportJson : exportCsv;
       let chunk = '';
-      for await (const row of store.scan({ devices: f.device, since, until: until ?? now + 1 })) {
+      for await (const row of store.scan({ devices: f.device, since, until })) {
         if (closed) break;
         chunk += `${line(row)}\n`;
         if (chunk.length < 64 * 1024) continue;

@@ -50,7 +50,8 @@ const command: Command = {
     const now = Date.now();
     try {
       store = await openHistory(f.db ?? DEFAULT_DB, { readonly: true });
-      points = await store.query({ device, field, since: now - span, until: now + 1, limit });
+      // No upper bound: a device whose clock runs a little ahead still shows its latest samples.
+      points = await store.query({ device, field, since: now - span, limit });
     } catch (err) {
       if (err instanceof HistoryError) {
         console.error(`canopy history: ${err.message}`);
