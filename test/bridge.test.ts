@@ -183,6 +183,27 @@ describe('canopy bridge', () => {
   });
 });
 
+describe('canopy bridge: the shared login flags', () => {
+  const broker = new Mosquitto({ users: { bridge: 'tulip-42' } });
+  beforeAll(() => broker.start());
+  afterAll(() => broker.dispose());
+
+  it('--username and --password-file log in; a wrong password is refused at start with exit 1, never printed', async () => {
+    const good = join(dir, 'good-password');
+    const bad = join(dir, 'bad-password');
+    writeFileSync(good, 'tulip-42\n');
+    writeFileSync(bad, 'rose-13\n');
+    const bridge = new BridgeProcess(['--broker', broker.url, '--db', join(dir, 'login.sqlite'), '--username', 'bridge', '--password-file', good]);
+    await bridge.until(/^canopy bridge: mqtt:\/\/bridge@127\.0\.0\.1:\d+ → JSON under/m);
+    bridge.child.kill('SIGTERM');
+    expect(await bridge.exited, bridge.err).toBe(0);
+    const r = await canopy('bridge', '--broker', broker.url, '--db', join(dir, 'login.sqlite'), '--username', 'bridge', '--password-file', bad);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^canopy bridge: cannot reach the broker at 127\\.0\\.0\\.1:${broker.port}: it refused the connection \\(.+\\)$`));
+    expect(r.err).not.toContain('rose-13');
+  }, 30_000);
+});
+
 describe('canopy bridge: usage', () => {
   it.each([
     [['bridge'], /^canopy bridge: --broker URL is required, e\.g\. --broker mqtt:\/\/127\.0\.0\.1:1883$/],
