@@ -22,6 +22,7 @@ import { root } from './support/device-bundle.ts';
 const INTERVAL = 1000;
 const ids = ['dev-1', 'dev-2', 'dev-3'];
 const dir = mkdtempSync(join(tmpdir(), 'canopy-bridge-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The bridge as a child process, its output as lines, waits on them (no sleeps). */
 class BridgeProcess {
@@ -90,7 +91,6 @@ describe('canopy bridge', () => {
     await observer?.driver.stop();
     clock.cancelAll();
     await Promise.all([broker.dispose(), postgres.dispose()]);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const samplesOf = (id: string) =>
