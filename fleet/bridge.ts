@@ -6,6 +6,7 @@
 // ends it: 'failed' fires, and the caller stops with a message rather than dropping samples.
 import { EventEmitter } from 'node:events';
 import { Session } from '../protocol/session/session.ts';
+import { Outbox } from '../protocol/session/outbox.ts';
 import type { SessionEvent } from '../protocol/session/events.ts';
 import { SessionDriver, type BrokerAddress, type TlsFiles } from '../host/transport.ts';
 import { BrokerUnreachable } from './devices.ts';
@@ -31,8 +32,9 @@ export interface BridgeOptions extends BridgeCoreOptions {
 
 /**
  * Emits 'stored' (rows) after each batch, 'failed' (HistoryError) once when the store fails,
- * 'session' (event) for connection changes and 'decode-error' (message) for a record that did not
- * decode.
+ * 'session' (event) for connection changes, 'decode-error' (message) for a record that did not
+ * decode, and 'publish-dropped' (topic) when the outbox overflowed (the broker took nothing for
+ * a long while).
  */
 export class Bridge extends EventEmitter {
   readonly core: BridgeCore;
@@ -55,8 +57,12 @@ export class Bridge extends EventEmitter {
       cleanSession: false,
       keepalive: 30,
       backoff: { baseMs: 200, capMs: 5000 },
-      // The bridge's own publishes are many (a JSON state per sample): a wide window for QoS 1.
-      inflightWindow: 100,
+      // The bridge's own publishes are many: a JSON state per sample, and at start seven discovery
+      // configs per device (14,000 for 2,000 devices). A device's session outbox (1,000 messages)
+      // would drop most of them; a server's bounds hold them all. (Not 'latest-per-topic': it
+      // scans the queue on every add, quadratic in a burst this size.)
+      outbox: new Outbox({ maxMessages: 200_000, maxBytes: 256 * 1024 * 1024 }),
+      inflightWindow: 500,
     });
     this.driver = new SessionDriver(session, options.broker, { tls: options.tls });
   }
@@ -80,6 +86,11 @@ export class Bridge extends EventEmitter {
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
       this.driver.on('event', (e: SessionEvent) => {
         if (e.type === 'message') return this.onMessage(e.topic, e.payload, e.retain);
+        if (e.type === 'dropped') {
+          if (e.reason === 'overflow') this.emit('publish-dropped', e.topic);
+          return;
+        }
+        if (e.type === 'delivered') return;
         if (e.type === 'connected') connected = true;
         else if (e.type === 'connect-refused' && !settled) return fail(`it refused the connection (${e.reason})`);
         else if (e.type === 'connection-lost' && !connected) return fail(e.reason);

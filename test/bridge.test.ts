@@ -15,6 +15,11 @@ import { Mosquitto } from '../host/mosquitto.ts';
 import { Postgres } from '../host/postgres.ts';
 import { freePort } from '../host/loopback.ts';
 import { decodeSample } from '../protocol/telemetry.ts';
+import { encodeInfo } from '../protocol/info.ts';
+import { Outbox } from '../protocol/session/outbox.ts';
+import type { SessionEvent } from '../protocol/session/events.ts';
+import { Bridge } from '../fleet/bridge.ts';
+import { openHistory } from '../fleet/open-history.ts';
 import { TestClient } from './support/clients.ts';
 import { canopy } from './support/run-canopy.ts';
 import { root } from './support/device-bundle.ts';
@@ -181,6 +186,34 @@ describe('canopy bridge', () => {
     expect(p.code).toBe(1);
     expect(p.err).toBe(`canopy bridge: cannot reach the history database postgres://canopy@127.0.0.1:${port}/x: nothing is listening on 127.0.0.1:${port} (connection refused)`);
   });
+});
+
+describe('a 2,000-device fleet', () => {
+  const broker = new Mosquitto({ quiet: true });
+  beforeAll(() => broker.start());
+  afterAll(() => broker.dispose());
+
+  it('every device gets all its discovery configs, none dropped, though they come as one burst of 14,000', async () => {
+    const N = 2000;
+    const pub = await new TestClient(broker.url, { clientId: 'burst-publisher', cleanSession: true, outbox: new Outbox({ maxMessages: N }) }).connect();
+    let acked = 0;
+    const all = new Promise<void>((resolve) => pub.driver.on('event', (e: SessionEvent) => e.type === 'delivered' && ++acked === N && resolve()));
+    for (let i = 0; i < N; i++) pub.driver.publish(`canopy/d-${i}/info`, encodeInfo({ firmwareVersion: '1.0.0', otaSeq: 0, schema: 1, ts: 0, intervalMs: 1000, uptime: 1, rssi: -50, outboxDepth: 0, dropped: 0 }), { qos: 1, retain: true });
+    await all;
+    await pub.driver.stop();
+    const store = await openHistory(':memory:');
+    const bridge = new Bridge({ broker: broker.url, store, bridgeVersion: 'test', clientId: 'burst-bridge' });
+    let dropped = 0;
+    bridge.on('publish-dropped', () => dropped++);
+    let configs = 0;
+    const done = new Promise<void>((resolve) => bridge.driver.on('event', (e: SessionEvent) => e.type === 'delivered' && e.topic.startsWith('homeassistant/') && ++configs === 7 * N && resolve()));
+    await bridge.start();
+    await done;
+    expect(bridge.core.deviceCount).toBe(N);
+    expect(dropped).toBe(0);
+    await bridge.stop();
+    await store.close();
+  }, 60_000);
 });
 
 describe('canopy bridge: the shared login flags', () => {

@@ -121,6 +121,10 @@ const command: Command = {
     bridge.on('session', (e: { type: string; reason?: string }) => {
       if (e.type === 'connection-lost') process.stderr.write(redact(`canopy bridge: ${e.reason}; reconnecting\n`));
     });
+    let publishDropped = 0;
+    bridge.on('publish-dropped', () => {
+      if (++publishDropped === 1) process.stderr.write('canopy bridge: the broker is not taking the JSON and discovery messages; dropping the oldest waiting ones\n');
+    });
     let decodeErrors = 0;
     bridge.on('decode-error', (message: string) => {
       // The first few say what is wrong; the count at the end says how often.
