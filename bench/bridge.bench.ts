@@ -7,7 +7,8 @@
 //                     2,000 msg/s. Reference: raw inserts of the same rows into a bare table (no
 //                     key, no index) of the same database, same batch size, same run.
 //   publish-to-row    a publisher sends the fleet's samples at 2,000 msg/s through mosquitto to a
-//                     running Bridge (fleet/bridge.ts, default batching: 500 samples or 1 s); the
+//                     running Bridge (fleet/bridge.ts, default batching: 500 samples or 1 s;
+//                     discovery off, its one-off burst is not the steady state); the
 //                     time from each publish to its row being stored, p50 and p99. Reference: the
 //                     same messages' publish-to-delivery time at a plain subscriber on the same
 //                     broker (the broker's own share of the latency).
