@@ -29,10 +29,15 @@ function runAs(): { uid: number; gid: number } | undefined {
 
 export class Postgres {
   port = 0;
-  readonly dir = mkdtempSync(join(tmpdir(), 'canopy-postgres-'));
+  private folder: string | undefined;
   private child: ChildProcess | undefined;
   private readonly bin = findPostgres();
   private readonly user = runAs();
+
+  /** The cluster's folder, made on first use: a suite whose tests are all filtered out leaves nothing behind. */
+  get dir(): string {
+    return (this.folder ??= mkdtempSync(join(tmpdir(), 'canopy-postgres-')));
+  }
 
   /** The database URL (user `canopy`, trust auth on loopback, database `canopy`). */
   get url(): string {
@@ -119,6 +124,6 @@ export class Postgres {
 
   async dispose(): Promise<void> {
     await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.folder) rmSync(this.folder, { recursive: true, force: true });
   }
 }
