@@ -38,7 +38,7 @@ export default async function (): Promise<BenchRow[]> {
       }
       return rows;
     };
-    const ins = compare(() => store.insert(batch()), () => rawInsert(batch()), BATCH, 5, 300);
+    const ins = compare(() => store.insertNow(batch()), () => rawInsert(batch()), BATCH, 5, 300);
     store.close();
     raw.close();
     return [

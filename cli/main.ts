@@ -1,7 +1,7 @@
 // `canopy` entry: a table of verbs, each imported only when it is the one asked for, so
 // `canopy flash` does not pay for the simulator's imports (nor `canopy --help` for anyone's) and a
 // missing optional part only fails the verb that needs it.
-import { readFileSync } from 'node:fs';
+import { version } from './version.ts';
 import { UsageError } from '../host/flags.ts';
 import type { Command } from './command.ts';
 import { usageText } from './flags.ts';
@@ -26,14 +26,13 @@ const verbs: Record<string, Entry> = {
   provision: { summary: 'issue a device its key, certificate and NVS settings image', load: () => import('./commands/provision.ts') },
   devices: { summary: 'list the fleet: online/stale/offline, last seen, firmware, last OTA, last sample', load: () => import('./commands/devices.ts') },
   history: { summary: "one field of a device's stored telemetry over a time range (table, CSV, JSON)", load: () => import('./commands/history.ts') },
+  bridge: { summary: 'long-running: fleet CBOR to JSON topics, Home Assistant discovery and the history store', load: () => import('./commands/bridge.ts') },
+  export: { summary: 'stored samples of the fleet or some devices over a time range, as CSV or JSON lines', load: () => import('./commands/export.ts') },
   console: { summary: 'web console: live fleet table, device plots, OTA uploads and rollouts, browser flasher', load: () => import('./commands/console.ts') },
   acl: { summary: 'broker ACL: each device only its own topics, technician and monitor roles', load: () => import('./commands/acl.ts') },
 };
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export { version } from './version.ts';
 
 function overview(): string {
   const lines = ['Usage: npx canopy <command> [flags]', '', 'Commands:'];

@@ -1,7 +1,9 @@
-// Which history store `--db` names. Today the SQLite file (fleet/sqlite-history.ts); a server
-// database's store goes behind the same HistoryStore interface, and its URL would be routed here.
+// Which history store `--db` names: fleet/open-history.ts decides (a postgres:// URL is PostgreSQL,
+// anything else a SQLite file). The console adds one rule of its own: its default path, not named
+// by the user, may be absent, and then the console runs without plots rather than failing.
 import { existsSync } from 'node:fs';
-import { HistoryError, type HistoryStore } from '../fleet/history.ts';
+import type { HistoryStore } from '../fleet/history.ts';
+import { isPostgresUrl, openHistory as openStore } from '../fleet/open-history.ts';
 
 export interface OpenOptions {
   /** Open for writing (creating the file): `--record`. */
@@ -11,8 +13,6 @@ export interface OpenOptions {
 }
 
 export async function openHistory(db: string, o: OpenOptions): Promise<HistoryStore | undefined> {
-  if (/^postgres(ql)?:\/\//.test(db)) throw new HistoryError(`${db.replace(/\/\/[^@/]*@/, '//***@')}: this build has no PostgreSQL history store; give a SQLite file`);
-  if (!o.write && o.optional && !existsSync(db)) return undefined;
-  const { SqliteHistory } = await import('../fleet/sqlite-history.ts');
-  return new SqliteHistory(db, { readonly: !o.write });
+  if (!isPostgresUrl(db) && !o.write && o.optional && !existsSync(db)) return undefined;
+  return openStore(db, { readonly: !o.write });
 }

@@ -4,7 +4,7 @@
 // one device walks the key in time order.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { HISTORY_FIELDS, HistoryError, type HistoryPoint, type HistoryQuery, type HistoryRow, type HistoryStore } from './history.ts';
+import { HISTORY_FIELDS, HistoryError, SCAN_PAGE, type HistoryPoint, type HistoryQuery, type HistoryRow, type HistoryStore, type ScanQuery } from './history.ts';
 
 /** The part of better-sqlite3's API used here (its types are a separate package). */
 interface Statement {
@@ -48,7 +48,19 @@ export interface SqliteOptions {
   readonly?: boolean;
 }
 
+interface StoredRow {
+  device: string;
+  at: number;
+  seq: number;
+  temperature: number | null;
+  humidity: number | null;
+  lux: number | null;
+  motion: number;
+  dht_errors: number;
+}
+
 export class SqliteHistory implements HistoryStore {
+  readonly kind = 'sqlite';
   private readonly db: Database;
   private readonly insertBatch: (rows: HistoryRow[]) => void;
 
@@ -78,11 +90,20 @@ export class SqliteHistory implements HistoryStore {
     });
   }
 
-  insert(rows: HistoryRow[]): void {
+  get display(): string {
+    return this.path;
+  }
+
+  /** The batch in one transaction, synchronously: what the benchmark's raw reference is measured against. */
+  insertNow(rows: HistoryRow[]): void {
     this.insertBatch(rows);
   }
 
-  query(q: HistoryQuery): HistoryPoint[] {
+  async insert(rows: HistoryRow[]): Promise<void> {
+    this.insertBatch(rows);
+  }
+
+  async query(q: HistoryQuery): Promise<HistoryPoint[]> {
     const column = COLUMN[q.field];
     if (!column) throw new HistoryError(`unknown field "${q.field}"; one of ${HISTORY_FIELDS.join(', ')}`);
     const until = q.until ?? Number.MAX_SAFE_INTEGER;
@@ -93,11 +114,28 @@ export class SqliteHistory implements HistoryStore {
     return rows.reverse();
   }
 
-  prune(before: number): number {
+  async *scan(q: ScanQuery): AsyncIterable<HistoryRow> {
+    const devices = q.devices ?? [];
+    const where = ['at >= ?', 'at < ?', '(at, device, seq) > (?, ?, ?)'];
+    if (devices.length) where.push(`device IN (${devices.map(() => '?').join(', ')})`);
+    const page = this.db.prepare(`SELECT device, at, seq, temperature, humidity, lux, motion, dht_errors FROM samples WHERE ${where.join(' AND ')} ORDER BY at, device, seq LIMIT ${SCAN_PAGE}`);
+    // Keyset pages: each one starts after the last row of the one before, so nothing holds the
+    // connection between pages while the consumer writes.
+    let after: [number, string, number] = [-Infinity, '', -Infinity];
+    for (;;) {
+      const rows = page.all(q.since ?? Number.MIN_SAFE_INTEGER, q.until ?? Number.MAX_SAFE_INTEGER, ...after, ...devices) as StoredRow[];
+      for (const r of rows) yield storedRow(r);
+      if (rows.length < SCAN_PAGE) return;
+      const last = rows[rows.length - 1];
+      after = [last.at, last.device, last.seq];
+    }
+  }
+
+  async prune(before: number): Promise<number> {
     return this.db.prepare('DELETE FROM samples WHERE at < ?').run(before).changes;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 
@@ -110,4 +148,13 @@ export class SqliteHistory implements HistoryStore {
       throw new HistoryError(`${this.path} is open for reading only`);
     };
   }
+}
+
+function storedRow(r: StoredRow): HistoryRow {
+  return {
+    device: r.device,
+    at: r.at,
+    // The row's own time stands for ts: whether the device's clock or the receiver's set it is not stored.
+    sample: { seq: r.seq, ts: Math.floor(r.at / 1000), temperature: r.temperature, humidity: r.humidity, lux: r.lux, motion: r.motion === 1, dhtErrors: r.dht_errors },
+  };
 }

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { Session, type SessionEvent } from '../protocol/session/session.ts';
 import { decodeMotionEvent, decodeSample, type MotionEvent, type Sample } from '../protocol/telemetry.ts';
+import { decodeHealth, decodeInfo } from '../protocol/info.ts';
 import { Topics } from '../protocol/topics.ts';
 import { utf8Decode } from '../protocol/utf8.ts';
 import { SessionDriver, type TlsFiles } from '../host/transport.ts';
@@ -28,6 +29,14 @@ export interface DeviceRow {
   errors: number;
   dhtErrors: number;
   lastSeq: number | undefined;
+  /** Observer clock of the latest live message from the device (the live view's LAST SEEN). */
+  lastSeen?: number;
+  /** Observer clock of the latest sample: stale is judged from it. */
+  lastSampleAt?: number;
+  /** From the device's info record. */
+  firmwareVersion?: string;
+  /** The telemetry interval (ms) from its info or health record: how late is late. */
+  intervalMs?: number;
 }
 
 export interface ObserverOptions {
@@ -113,8 +122,19 @@ export class FleetObserver extends EventEmitter {
     const device = parsed.deviceId;
     const at = this.now();
     const row = this.row(device);
+    if (!e.retain) row.lastSeen = at;
     let o: Observation | undefined;
     try {
+      // Identity and health feed the row only: no observation, so --json and the scenario
+      // assertions see what they always saw.
+      if (parsed.kind === 'info' || parsed.kind === 'health') {
+        if (parsed.kind === 'info') {
+          const info = decodeInfo(e.payload);
+          row.firmwareVersion = info.firmwareVersion;
+          row.intervalMs = info.intervalMs;
+        } else row.intervalMs = decodeHealth(e.payload).intervalMs;
+        return;
+      }
       if (parsed.kind === 'telemetry') {
         const sample = decodeSample(e.payload);
         row.temperature = sample.temperature;
@@ -123,6 +143,7 @@ export class FleetObserver extends EventEmitter {
         row.motion = sample.motion;
         row.dhtErrors = sample.dhtErrors;
         row.lastSeq = sample.seq;
+        row.lastSampleAt = at;
         o = { kind: 'telemetry', device, at, sample, dup: e.dup };
       } else if (parsed.kind === 'event' && parsed.sub === 'motion') {
         const event = decodeMotionEvent(e.payload);

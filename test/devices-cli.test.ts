@@ -151,9 +151,9 @@ describe('canopy devices', () => {
     const three = new Promise<void>((resolve) => watcher.on('sample', (id: string, s: Sample) => id === 'dev-1' && heard.push(s) >= 3 && resolve()));
     await watcher.start();
     await three;
-    recorder.stop();
+    await recorder.stop();
     await watcher.stop();
-    store.close();
+    await store.close();
     expect(recorder.written).toBeGreaterThanOrEqual(3);
     const r = await canopy('history', 'dev-1', '--field', 'temperature', '--since', '1h', '--db', db, '--json');
     expect(r.code).toBe(0);

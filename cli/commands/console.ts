@@ -25,7 +25,7 @@ export const DEFAULT_PORT = 8400;
 const spec = verb({
   name: 'console',
   summary: 'Web console: live fleet table, device plots, OTA uploads and staged rollouts, browser flasher.',
-  forms: ['--broker URL [--db PATH] [--record] [--trust FILE] [--port N] [--state DIR]', '--broker URL --host ADDR --token T [flags]'],
+  forms: ['--broker URL [--db PATH|URL] [--record] [--trust FILE] [--port N] [--state DIR]', '--broker URL --host ADDR --token T [flags]'],
   description: [
     'Serves a web app for the fleet on the broker: a live table of devices (online, stale, offline,',
     'last values), time-series plots of every telemetry field from the history store, OTA uploads',
@@ -38,7 +38,7 @@ const spec = verb({
   flags: {
     broker: { type: 'string', value: 'URL', help: "the fleet's broker (mqtt:// or mqtts://)" },
     prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
-    db: { type: 'string', value: 'PATH', help: 'history store for the plots (default canopy-history.sqlite)' },
+    db: { type: 'string', value: 'PATH|URL', help: 'history store for the plots: a SQLite file (default canopy-history.sqlite) or postgres://…' },
     record: { type: 'boolean', help: 'also write every live sample into --db (when no bridge records it)' },
     trust: { type: 'string', value: 'FILE', help: 'trust store (`canopy ota pubkey`) that uploaded packages must verify against' },
     state: { type: 'string', value: 'DIR', help: 'where verified packages and rollout state files are kept (default canopy-console)' },

@@ -3,7 +3,7 @@ import type { Command } from '../command.ts';
 import { parse, UsageError, verb } from '../flags.ts';
 import { FleetObserver } from '../../sim/observer.ts';
 import { eventLine } from '../output.ts';
-import { LiveView, renderTable } from '../../sim/view.ts';
+import { LiveView, renderTable, rowsThatFit } from '../../sim/view.ts';
 import { redact } from '../../host/redact.ts';
 import { brokerConnection, brokerFlags } from '../broker-flags.ts';
 
@@ -12,7 +12,8 @@ const spec = verb({
   forms: ['--broker URL [--prefix P] [--json]'],
   description: `Subscribes to a fleet's topics (<prefix>/+/#), decodes telemetry, motion events and status with
 the shared protocol module, and shows one row per device (online/offline from the retained
-status and the will). Ctrl-C quits.`,
+status and the will; stale when samples are 1.5 intervals overdue), when each was last heard, and its
+firmware version. Ctrl-C quits.`,
   flags: {
     broker: { type: 'string', value: 'URL', help: 'the fleet\'s broker (mqtt:// or mqtts://)' },
     prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
@@ -39,7 +40,7 @@ const command: Command = {
     await observer.start();
     clearTimeout(connecting);
     if (!f.json) {
-      view = new LiveView(() => renderTable({ title: 'canopy monitor', facts: [conn.display] }, observer.rows.values()));
+      view = new LiveView((size) => renderTable({ title: 'canopy monitor', facts: [conn.display] }, observer.rows.values(), { now: performance.now(), maxRows: rowsThatFit(size.rows) }));
       view.start();
     }
     await new Promise<void>((resolve) => {

@@ -9,7 +9,7 @@ import type { FleetObserver } from '../../sim/observer.ts';
 import { eventLine } from '../output.ts';
 import { runSimulation } from '../../sim/runner.ts';
 import { loadScenario, parseDuration, type Scenario } from '../../sim/scenario.ts';
-import { LiveView, renderTable } from '../../sim/view.ts';
+import { LiveView, renderTable, rowsThatFit, type ViewSize } from '../../sim/view.ts';
 import { redact } from '../../host/redact.ts';
 import { readTrustStore } from '../../host/user-file.ts';
 import { trustStoreJson } from '../../protocol/ota/trust.ts';
@@ -151,7 +151,7 @@ const command: Command = {
           process.stderr.write(redact(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`));
           if (live) {
             let last = '';
-            view = new LiveView(() => draw(observer, redact(where), scenario, clock.now()) + (liveFaults ? `\n\nkeys: p partition · d power cut · r broker restart · x reset · l latency · Ctrl-C stop${last ? `\nlast: ${last}` : ''}` : ''));
+            view = new LiveView((size) => draw(observer, redact(where), scenario, clock.now(), size, liveFaults ? 3 : 0) + (liveFaults ? `\n\nkeys: p partition · d power cut · r broker restart · x reset · l latency · Ctrl-C stop${last ? `\nlast: ${last}` : ''}` : ''));
             view.start();
             if (liveFaults) {
               stopKeys = onKeys((key) => {
@@ -210,9 +210,9 @@ function onKeys(handler: (key: string) => void, interrupt: () => void): () => vo
   };
 }
 
-function draw(observer: FleetObserver, where: string, scenario: Scenario, deviceMs: number): string {
+function draw(observer: FleetObserver, where: string, scenario: Scenario, deviceMs: number, size: ViewSize, reserved: number): string {
   const time = scenario.time.kind === 'virtual' ? 'virtual time' : scenario.time.speed === 1 ? 'real time' : `×${scenario.time.speed}`;
-  return renderTable({ title: 'canopy sim', facts: [where, `${scenario.engine} engine`, `device time ${clockText(deviceMs)} (${time})`] }, observer.rows.values());
+  return renderTable({ title: 'canopy sim', facts: [where, `${scenario.engine} engine`, `device time ${clockText(deviceMs)} (${time})`] }, observer.rows.values(), { now: deviceMs, maxRows: rowsThatFit(size.rows, reserved) });
 }
 
 function clockText(ms: number): string {
