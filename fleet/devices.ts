@@ -6,11 +6,14 @@
 import { EventEmitter } from 'node:events';
 import { Session } from '../protocol/session/session.ts';
 import type { SessionEvent } from '../protocol/session/events.ts';
-import { SessionDriver } from '../host/transport.ts';
+import { SessionDriver, type BrokerAddress, type TlsFiles } from '../host/transport.ts';
 import { DeviceRegistry, type DeviceRow } from './registry.ts';
 
 export interface WatcherOptions {
-  broker: string;
+  /** A URL, or the address (with its login) from cli/broker-flags.ts. */
+  broker: string | BrokerAddress;
+  /** TLS files for an mqtts:// broker (CA, client certificate and key). */
+  tls?: TlsFiles;
   topicPrefix?: string;
   /** Unix ms; Date.now by default. */
   now?: () => number;
@@ -35,7 +38,7 @@ export class FleetWatcher extends EventEmitter {
     this.registry = new DeviceRegistry(this.now(), options.topicPrefix);
     const clientId = `canopy-devices-${Math.random().toString(36).slice(2, 10)}`;
     this.syncTopic = `canopy-devices/${clientId}/sync`;
-    this.driver = new SessionDriver(new Session({ clientId, cleanSession: true, keepalive: 30, backoff: { baseMs: 200, capMs: 5000 } }), options.broker);
+    this.driver = new SessionDriver(new Session({ clientId, cleanSession: true, keepalive: 30, backoff: { baseMs: 200, capMs: 5000 } }), options.broker, { tls: options.tls });
   }
 
   /** Subscribes the fleet's records; resolves once every retained one is in the registry. */

@@ -10,6 +10,7 @@ import { parse } from '../flags.ts';
 import { otaSpecs } from './ota-specs.ts';
 import { OtaPusher, TIMEOUT_CODE, type DeviceResult } from '../../ota/push.ts';
 import { checkedPackage } from '../../ota/preflight.ts';
+import { brokerConnection, reportConnectionTrouble } from '../broker-flags.ts';
 
 function bar(done: number, total: number, width = 24): string {
   const f = total ? Math.round((done / total) * width) : 0;
@@ -41,13 +42,16 @@ export async function pushCommand(args: string[]): Promise<number> {
   if (!values.device?.length) throw new UsageError('--device is required');
   const idleTimeoutMs = intFlag('timeout', values.timeout, 60, 1) * 1000;
   const topics = new Topics(values.prefix ?? 'canopy');
+  const conn = brokerConnection('ota push', values.broker, values);
   const checked = checkedPackage('push', positionals[0], values.trust, values.json);
   if ('code' in checked) return checked.code;
   const { pkg } = checked;
   if (!checked.trusted && !values.json) console.error('note: no --trust given, so signatures are checked by the devices only');
 
   const session = new Session({ clientId: values['client-id'] ?? `canopy-push-${Math.random().toString(36).slice(2, 10)}`, cleanSession: false, keepalive: 30 });
-  const driver = new SessionDriver(session, values.broker).start();
+  const driver = new SessionDriver(session, conn.address, { tls: conn.tls });
+  reportConnectionTrouble('ota push', driver);
+  driver.start();
   const shown = new Map<string, string>();
   const pusher = new OtaPusher(driver, pkg, values.device, {
     topics,
