@@ -9,6 +9,7 @@ import { intFlag, UsageError } from '../../host/flags.ts';
 import { parse } from '../flags.ts';
 import { otaSpecs } from './ota-specs.ts';
 import { checkedPackage } from '../../ota/preflight.ts';
+import { reportLocalRefusal } from './ota-push.ts';
 import { brokerConnection, reportConnectionTrouble } from '../broker-flags.ts';
 import { readFleetFile, resolveFleet, runRollout } from '../../ota/rollout.ts';
 
@@ -26,8 +27,8 @@ export async function rolloutCommand(args: string[]): Promise<number> {
   const topics = new Topics(values.prefix ?? 'canopy');
   const stateFile = values.state ?? `${positionals[0]}.rollout.json`;
   const conn = brokerConnection('ota rollout', values.broker, values);
-  const checked = checkedPackage('rollout', positionals[0], values.trust, values.json);
-  if ('code' in checked) return checked.code;
+  const checked = checkedPackage(positionals[0], values.trust);
+  if ('refused' in checked) return reportLocalRefusal('rollout', checked.refused, values.json);
   const { pkg } = checked;
   // A fleet file is read now, so that a bad one is refused before the broker is contacted.
   const listed = values.fleet.startsWith('@') ? readFleetFile(values.fleet.slice(1)) : undefined;
