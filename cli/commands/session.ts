@@ -10,7 +10,7 @@ import { SessionDriver } from '../../host/transport.ts';
 import { EmbeddedBroker } from '../../host/broker.ts';
 import { FileStore } from '../../host/file-store.ts';
 import { redact } from '../../host/redact.ts';
-import { eventLine } from '../output.ts';
+import { errorLine, eventLine } from '../output.ts';
 import { brokerConnection, brokerFlags, type BrokerConnection } from '../broker-flags.ts';
 
 const spec = verb({
@@ -81,6 +81,13 @@ const command: Command = {
       driver = new SessionDriver(session, broker.url);
     }
     driver.on('event', (e) => print(e, values.json ?? false));
+    // Whether the run ever got a session: one that only ever saw refusals did not do what was asked.
+    let connected = false;
+    let trouble = '';
+    driver.on('event', (e: { type: string; reason?: string }) => {
+      if (e.type === 'connected') connected = true;
+      else if ((e.type === 'connection-lost' || e.type === 'connect-refused') && e.reason) trouble = e.reason;
+    });
     if (values.sub?.length) driver.subscribe(values.sub.map((topic) => ({ topic, qos })));
     const publishAll = () => {
       for (const p of pubs) driver.publish(p.topic, p.payload, { qos });
@@ -102,6 +109,13 @@ const command: Command = {
     await driver.stop();
     store?.close();
     await broker?.stop();
+    if (!connected) {
+      const where = conn?.display ?? 'the embedded broker';
+      const message = `never connected to ${where}${trouble ? `: ${trouble}` : ''}`;
+      if (values.json) console.log(redact(errorLine('session', { reason: 'error', code: 1, message })));
+      else console.error(redact(`canopy session: ${message}`));
+      return 1;
+    }
     return 0;
   },
 };
