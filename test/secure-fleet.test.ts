@@ -96,7 +96,7 @@ describe('a TLS-only, ACL-restricted mosquitto with provisioned simulated device
       // Each device was let in as its own certificate's CN, not as the simulator's login.
       expect(broker.log()).toMatch(/New client connected from 127\.0\.0\.1:\d+ as dev-a .*u'dev-a'/);
       expect(broker.log()).toMatch(/New client connected from 127\.0\.0\.1:\d+ as dev-b .*u'dev-b'/);
-      expect(sim.stderr).toContain(`2 devices on the XS engine, broker mqtts://mon-1@127.0.0.1:${broker.port}`);
+      expect(sim.stderr).toContain(`2 devices on the XS engine, broker mqtts://mon-1:***@127.0.0.1:${broker.port}`);
 
       const push = await run('ota push', ['ota', 'push', path('app.canopy'), ...tls(), ...person('tech-1'), '--username', 'tech-1', '--device', 'dev-a', '--trust', path('trust.json'), '--json', '--timeout', '60'],
         { CANOPY_MQTT_PASSWORD: secrets.at(-1) });

@@ -96,9 +96,11 @@ const command: Command = {
     const repeat = every ? setInterval(publishAll, every) : undefined;
     driver.start();
 
+    let stoppedBySignal = false;
     await new Promise<void>((resolve) => {
       const timer = duration ? setTimeout(resolve, duration * 1000) : undefined;
       const stop = () => {
+        stoppedBySignal = true;
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop).off('SIGTERM', stop);
         resolve();
@@ -109,7 +111,9 @@ const command: Command = {
     await driver.stop();
     store?.close();
     await broker?.stop();
-    if (!connected) {
+    // Run to its --duration without ever connecting: the session it was asked for never existed.
+    // Stopped by the user instead, it is the clean stop they asked for (exit 0).
+    if (!connected && !stoppedBySignal) {
       const where = conn?.display ?? 'the embedded broker';
       const message = `never connected to ${where}${trouble ? `: ${trouble}` : ''}`;
       if (values.json) console.log(redact(errorLine('session', { reason: 'error', code: 1, message })));

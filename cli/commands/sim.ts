@@ -161,7 +161,7 @@ const command: Command = {
         observerTls: conn?.tls,
         identities,
         stateDir: f.state,
-        onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: ${conn ? `broker ${conn.display}` : 'embedded broker'}: ${reason}; retrying\n`)),
+        onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: ${conn ? `broker ${conn.url}` : 'embedded broker'}: ${reason}; retrying\n`)),
         onDeviceEvent: (device, e) => {
           // Each device's own refusal (its certificate, its login) once per reason: with provisioned
           // identities one device can be turned away while the others run.
@@ -181,7 +181,7 @@ const command: Command = {
         signal: controller.signal,
         onObservation: f.json ? (o) => process.stdout.write(`${eventLine(o, new Date(scenario.epoch * 1000 + o.at))}\n`) : undefined,
         onStarted: ({ brokerUrl, fleet, observer, clock, inject }) => {
-          const where = conn ? `broker ${conn.display}` : `embedded broker ${brokerUrl}`;
+          const where = conn ? `broker ${redact(conn.url)}` : `embedded broker ${brokerUrl}`;
           process.stderr.write(redact(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`));
           if (live) {
             let last = '';
@@ -210,7 +210,7 @@ const command: Command = {
       view?.stop();
       if (!result.brokerReached) {
         const why = result.brokerProblem ?? 'no answer';
-        console.error(redact(`canopy sim: never reached the broker ${conn?.display ?? result.brokerUrl} in ${result.seconds.toFixed(0)} s: ${why}`));
+        console.error(redact(`canopy sim: never reached the broker ${conn ? conn.url : result.brokerUrl} in ${result.seconds.toFixed(0)} s: ${why}`));
         return 1;
       }
       if (f.scenario) {
