@@ -155,6 +155,7 @@ describe('a TLS-only, ACL-restricted mosquitto with provisioned simulated device
   it('sim: a provisioned device whose certificate expired is named, while the others run', async () => {
     const sim = await run('sim', ['sim', ...tls(), '--identities', path('bad-devices'), ...person('mon-1'), '--engine', 'node', '--interval', '1000', '--duration', '6', '--json']);
     expect(sim.code, sim.stderr).toBe(0);
+    expect(sim.stderr).toMatch(/^canopy sim: warning: device dev-b: the client certificate .*bad-devices\/dev-b\/device\.pem expired on \d{4}-\d\d-\d\dT.*; the broker will refuse it/m);
     expect(sim.stderr).toMatch(new RegExp(`^canopy sim: device dev-b: ${REFUSED('certificate expired').source}; retrying$`, 'm'));
     expect(sim.stderr).not.toMatch(/device dev-a:/);
     expect(sim.stdout).toContain('"kind":"telemetry","device":"dev-a"');

@@ -14,7 +14,8 @@ import { redact } from '../../host/redact.ts';
 import { readTrustStore } from '../../host/user-file.ts';
 import { trustStoreJson } from '../../protocol/ota/trust.ts';
 import { brokerConnection, brokerFlags } from '../broker-flags.ts';
-import { readProvisionedDevices, type ProvisionedIdentity } from '../../host/client-identity.ts';
+import { readProvisionedDevices, validityProblem, type ProvisionedIdentity } from '../../host/client-identity.ts';
+import { join } from 'node:path';
 
 const spec = verb({
   name: 'sim',
@@ -80,6 +81,10 @@ const command: Command = {
     // TLS files, login and identities are checked before any broker or device starts.
     const conn = f.broker ? brokerConnection('sim', f.broker, f) : undefined;
     const identities: ProvisionedIdentity[] | undefined = f.identities === undefined ? undefined : readProvisionedDevices(f.identities);
+    for (const d of identities ?? []) {
+      const problem = validityProblem(d.identity, join(f.identities!, d.id, 'device.pem'));
+      if (problem) process.stderr.write(`canopy sim: warning: device ${d.id}: ${problem}\n`);
+    }
 
     let scenario: Scenario;
     let untilAborted = false;
