@@ -15,7 +15,7 @@ import { formatBrokerUrl } from '../protocol/broker-url.ts';
 import { NodeDevice } from './node-device.ts';
 import type { DeviceGroup } from './scenario.ts';
 import { parseBrokerUrl } from '../protocol/broker-url.ts';
-import type { NetActivity } from '../host/device-socket.ts';
+import type { DeviceIdentity, NetActivity } from '../host/device-socket.ts';
 import type { ProvisionedIdentity } from '../host/client-identity.ts';
 
 export interface FleetMember {
@@ -53,6 +53,8 @@ export interface FleetOptions {
    * URL's login.
    */
   identities?: ProvisionedIdentity[];
+  /** The client certificate and key every device without a provisioned identity presents (sim --cert/--key). */
+  sharedIdentity?: DeviceIdentity;
 }
 
 /** The firmware for the XS engine (its modules under their manifest names), built once per process. */
@@ -118,7 +120,7 @@ export class Fleet {
       };
       const onEvent = (e: SimDeviceEvent) => options.onDeviceEvent?.(id, e);
       const flash = options.stateDir === undefined ? undefined : StoredFlash.open(options.stateDir, id);
-      const identity = provisioned ? { cert: provisioned.identity.cert, key: provisioned.identity.key } : undefined;
+      const identity = provisioned ? { cert: provisioned.identity.cert, key: provisioned.identity.key } : options.sharedIdentity;
       const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent, activity: options.activity, flash, identity };
       const device: SimDevice = code ? new XsDevice({ ...common, code }) : new NodeDevice(common);
       const member = { id, group, device, model, proxy };

@@ -7,7 +7,7 @@
 // a partition outlasts 1.5× the keepalive, the fault proxy drops the broker's side at that moment
 // of device time, which is what the broker's keepalive timer would do (FaultProxy.severUpstream).
 import { EmbeddedBroker } from '../host/broker.ts';
-import { NetActivity } from '../host/device-socket.ts';
+import { NetActivity, type DeviceIdentity } from '../host/device-socket.ts';
 import type { TlsFiles } from '../host/transport.ts';
 import type { ProvisionedIdentity } from '../host/client-identity.ts';
 import type { SimDeviceEvent } from './sim-device.ts';
@@ -36,6 +36,8 @@ export interface SimRunOptions {
   observerTls?: TlsFiles;
   /** Provisioned devices, one per simulated device (sim/fleet.ts). */
   identities?: ProvisionedIdentity[];
+  /** The client certificate and key of every device without its own identity. */
+  sharedIdentity?: DeviceIdentity;
   /** Keep each device's flash and NVS in files under this directory, across runs (see sim/device-state.ts). */
   stateDir?: string;
   /** Fault proxies in front of devices; default: when the scenario has faults. */
@@ -122,6 +124,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
         brokerUrl,
         caFile: options.caFile,
         identities: options.identities,
+        sharedIdentity: options.sharedIdentity,
         stateDir: options.stateDir,
         clock,
         seed: scenario.seed,

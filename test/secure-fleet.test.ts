@@ -162,6 +162,12 @@ describe('a TLS-only, ACL-restricted mosquitto with provisioned simulated device
     expect(sim.stdout).not.toContain('"kind":"telemetry","device":"dev-b"');
   }, 30_000);
 
+  it('sim without --identities: every device presents the --cert/--key the watching connection uses', async () => {
+    const sim = await run('sim', ['sim', ...tls(), ...person('tech-1'), '--devices', '1', '--engine', 'node', '--duration', '3']);
+    expect(sim.code, sim.stderr).toBe(0);
+    expect(broker.log()).toMatch(/New client connected from 127\.0\.0\.1:\d+ as sim-1 .*u'tech-1'/);
+  }, 30_000);
+
   it('no private key and no password in anything a verb printed, --json included, nor in the broker log', () => {
     expect(runs.length).toBeGreaterThan(10);
     for (const r of runs) {

@@ -11,7 +11,7 @@ import { runSimulation } from '../../sim/runner.ts';
 import { loadScenario, parseDuration, type Scenario } from '../../sim/scenario.ts';
 import { LiveView, renderTable } from '../../sim/view.ts';
 import { redact } from '../../host/redact.ts';
-import { readTrustStore } from '../../host/user-file.ts';
+import { readTrustStore, readUserFile } from '../../host/user-file.ts';
 import { trustStoreJson } from '../../protocol/ota/trust.ts';
 import { brokerConnection, brokerFlags } from '../broker-flags.ts';
 import { readProvisionedDevices, validityProblem, type ProvisionedIdentity } from '../../host/client-identity.ts';
@@ -165,6 +165,8 @@ const command: Command = {
         caFile: f.ca,
         observerTls: conn?.tls,
         identities,
+        // Without --identities the devices share the watching connection's certificate, if any.
+        sharedIdentity: !identities && f.cert && f.key ? { cert: readUserFile(f.cert, 'client certificate'), key: readUserFile(f.key, 'client key') } : undefined,
         stateDir: f.state,
         onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: ${conn ? `broker ${conn.url}` : 'embedded broker'}: ${reason}; retrying\n`)),
         onDeviceEvent: (device, e) => {
