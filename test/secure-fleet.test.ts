@@ -152,9 +152,10 @@ describe('a TLS-only, ACL-restricted mosquitto with provisioned simulated device
     expect(sim.stderr).toMatch(new RegExp(`^canopy sim: never reached the broker mqtts://127\\.0\\.0\\.1:\\d+ in \\d+ s: ${refused.source}`, 'm'));
   }, 60_000);
 
-  it('sim: a provisioned device whose certificate expired is named, while the others run', async () => {
+  it('sim: a provisioned device whose certificate expired is named while the others run, and the run exits 1', async () => {
     const sim = await run('sim', ['sim', ...tls(), '--identities', path('bad-devices'), ...person('mon-1'), '--engine', 'node', '--interval', '1000', '--duration', '6', '--json']);
-    expect(sim.code, sim.stderr).toBe(0);
+    expect(sim.code, sim.stderr).toBe(1);
+    expect(sim.stderr).toMatch(/^canopy sim: no telemetry from dev-b reached the broker in this run \(the reason is above\)$/m);
     expect(sim.stderr).toMatch(/^canopy sim: warning: device dev-b: the client certificate .*bad-devices\/dev-b\/device\.pem expired on \d{4}-\d\d-\d\dT.*; the broker will refuse it/m);
     expect(sim.stderr).toMatch(new RegExp(`^canopy sim: device dev-b: ${REFUSED('certificate expired').source}; retrying$`, 'm'));
     expect(sim.stderr).not.toMatch(/device dev-a:/);

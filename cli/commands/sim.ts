@@ -220,6 +220,14 @@ const command: Command = {
         console.error(redact(`canopy sim: never reached the broker ${conn ? conn.url : result.brokerUrl} in ${result.seconds.toFixed(0)} s: ${why}`));
         return 1;
       }
+      // Provisioned devices are the point of --identities: one the broker never heard from (its
+      // certificate refused, say) means the run did not do what was asked, however the rest went.
+      // (Stopped by the user, the run was as long as they wanted: no verdict then.)
+      const silent = controller.signal.aborted ? [] : (identities ?? []).map((d) => d.id).filter((id) => !(result.summary.devices.get(id)?.telemetry));
+      if (silent.length) {
+        console.error(`canopy sim: no telemetry from ${silent.join(', ')} reached the broker in this run (the reason is above)`);
+        if (!f.scenario) return 1;
+      }
       if (f.scenario) {
         console.log(formatReport(scenario.name, result.results));
         console.log(`(${(result.deviceMs / 1000).toFixed(0)} s of device time in ${result.seconds.toFixed(1)} s)`);
