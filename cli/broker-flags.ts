@@ -7,6 +7,7 @@ import { readUserFile } from '../host/user-file.ts';
 import { BrokerUrlError, formatBrokerUrl } from '../protocol/broker-url.ts';
 import { UsageError } from '../host/flags.ts';
 import { redact } from '../host/redact.ts';
+import { readCaFile, readClientIdentity, validityProblem } from '../host/client-identity.ts';
 import type { FlagSpec } from './flags.ts';
 
 export const PASSWORD_ENV = 'CANOPY_MQTT_PASSWORD';
@@ -60,6 +61,13 @@ export function brokerConnection(
   }
   if (values.cert !== undefined && values.key === undefined) throw new UsageError('--cert needs --key (the client certificate\'s private key)');
   if (values.key !== undefined && values.cert === undefined) throw new UsageError('--key needs --cert (the client certificate it belongs to)');
+  // The files now, before anything connects: a wrong file is a sentence naming it, not an OpenSSL
+  // error from inside a socket callback.
+  if (values.ca !== undefined) readCaFile(values.ca);
+  if (values.cert !== undefined && values.key !== undefined) {
+    const problem = validityProblem(readClientIdentity(values.cert, values.key), values.cert);
+    if (problem) warn(`canopy ${verbName}: warning: ${problem}`);
+  }
   let password = address.password;
   if (values['password-file'] !== undefined) {
     const text = readUserFile(values['password-file'], 'password file').toString('utf8');
@@ -77,4 +85,20 @@ export function brokerConnection(
   const tls: TlsFiles | undefined = tlsWanted ? { ca: values.ca, cert: values.cert, key: values.key, rejectUnauthorized: !values.insecure } : undefined;
   const full: BrokerAddress = { ...address, secure: tlsWanted, username, password };
   return { address: full, url: formatBrokerUrl(full, true), tls, display: formatBrokerUrl({ ...full, password: undefined }, true) };
+}
+
+/**
+ * Says on stderr why the broker cannot be reached (refused, untrusted, certificate refused), once
+ * per distinct reason until a connection succeeds, while the session keeps retrying: a verb that
+ * waits on devices must not wait in silence on a broker that turns it away.
+ */
+export function reportConnectionTrouble(verbName: string, driver: { on(event: 'event', listener: (e: { type: string; reason?: string }) => void): unknown }): void {
+  let last = '';
+  driver.on('event', (e) => {
+    if (e.type === 'connected') last = '';
+    else if ((e.type === 'connection-lost' || e.type === 'connect-refused') && e.reason && e.reason !== last) {
+      last = e.reason;
+      process.stderr.write(`${redact(`canopy ${verbName}: ${e.reason}; retrying`)}\n`);
+    }
+  });
 }

@@ -6,12 +6,13 @@
 import { EventEmitter } from 'node:events';
 import { Session } from '../protocol/session/session.ts';
 import type { SessionEvent } from '../protocol/session/events.ts';
-import { SessionDriver, type TlsFiles } from '../host/transport.ts';
+import { SessionDriver, type BrokerAddress, type TlsFiles } from '../host/transport.ts';
 import { DeviceRegistry, type DeviceRow } from './registry.ts';
 
 export interface WatcherOptions {
-  broker: string;
-  /** TLS files for an mqtts:// broker (cli/broker-flags.ts). */
+  /** A URL, or the address (with its login) from cli/broker-flags.ts. */
+  broker: string | BrokerAddress;
+  /** TLS files for an mqtts:// broker (CA, client certificate and key). */
   tls?: TlsFiles;
   topicPrefix?: string;
   /** Unix ms; Date.now by default. */

@@ -36,9 +36,20 @@ export function setDeviceTrust(ca: Buffer | undefined): void {
   trustedCa = ca;
 }
 
-export function openDeviceSocket(host: string, port: number, secure: boolean, handlers: ConnectionHandlers, activity?: NetActivity): DeviceSocket {
+/**
+ * A device's own TLS client identity: the certificate and key `canopy provision` issued it (the
+ * firmware reads the same pair from its NVS, keys tlsCert/tlsKey). PEM or DER bytes.
+ */
+export interface DeviceIdentity {
+  cert: Buffer;
+  key: Buffer;
+}
+
+export function openDeviceSocket(host: string, port: number, secure: boolean, handlers: ConnectionHandlers, activity?: NetActivity, identity?: DeviceIdentity): DeviceSocket {
   // SNI and the name checked are the broker's host name, as the firmware's TLS socket sends them.
-  const socket: Socket = secure ? tlsConnect({ host, port, ca: trustedCa, servername: isIp(host) ? undefined : host }) : tcpConnect({ host, port });
+  const socket: Socket = secure
+    ? tlsConnect({ host, port, ca: trustedCa, servername: isIp(host) ? undefined : host, ...(identity ? { cert: identity.cert, key: identity.key } : {}) })
+    : tcpConnect({ host, port });
   socket.setNoDelay(true);
   let open = true;
   let reason = 'connection closed by the broker';

@@ -210,7 +210,19 @@ export function describeSocketError(err: NodeJS.ErrnoException, host: string, po
     case 'CERT_HAS_EXPIRED':
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return `the TLS certificate of ${host}:${port} is not trusted (${err.message}); give its CA with --ca FILE`;
-    default:
+    default: {
+      // The broker ended the handshake with an alert about our certificate (mosquitto with
+      // require_certificate): say which, in words, without OpenSSL's error-string noise.
+      const alert = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/.exec(err.code ?? '');
+      if (alert) {
+        const what = alert[1].toLowerCase().replace(/_/g, ' ');
+        if (what === 'certificate required') return `the broker ${host}:${port} requires a client certificate (TLS alert: ${what}); give --cert and --key`;
+        if (/certificate|unknown ca|bad certificate|access denied|decrypt error/.test(what)) {
+          return `the broker ${host}:${port} refused this client's certificate (TLS alert: ${what}); it must be issued by the fleet CA the broker trusts, and be within its validity`;
+        }
+        return `the broker ${host}:${port} ended the TLS handshake (TLS alert: ${what})`;
+      }
       return err.message;
+    }
   }
 }

@@ -34,6 +34,7 @@ export function deviceRules(prefix = 'canopy'): Rule[] {
     { access: 'write', topic: own('events/+') },
     { access: 'write', topic: own('status') },
     { access: 'write', topic: own('info') },
+    { access: 'write', topic: own('health') },
     { access: 'write', topic: own(`ota/${OTA_TOPICS.request}`) },
     { access: 'write', topic: own(`ota/${OTA_TOPICS.status}`) },
     { access: 'read', topic: own('cmd') },
@@ -42,8 +43,19 @@ export function deviceRules(prefix = 'canopy'): Rule[] {
   ];
 }
 
+/**
+ * `canopy devices` learns that the broker has handed over every retained record by publishing to a
+ * topic of its own and waiting for it (fleet/devices.ts): people who list the fleet may write and
+ * read there, outside the fleet's prefix, where no device listens.
+ */
+export const WATCHER_SYNC: Rule[] = [
+  { access: 'write', topic: 'canopy-devices/+/sync' },
+  { access: 'read', topic: 'canopy-devices/+/sync' },
+];
+
 export function technicianRules(prefix = 'canopy'): Rule[] {
   return [
+    ...WATCHER_SYNC,
     { access: 'write', topic: `${prefix}/+/cmd` },
     { access: 'write', topic: `${prefix}/+/ota/${OTA_TOPICS.offer}` },
     { access: 'write', topic: `${prefix}/+/ota/${OTA_TOPICS.block}` },
@@ -52,7 +64,7 @@ export function technicianRules(prefix = 'canopy'): Rule[] {
   ];
 }
 
-export const monitorRules = (prefix = 'canopy'): Rule[] => [{ access: 'read', topic: `${prefix}/#` }];
+export const monitorRules = (prefix = 'canopy'): Rule[] => [{ access: 'read', topic: `${prefix}/#` }, ...WATCHER_SYNC];
 
 /**
  * A person's or tool's user name (its certificate CN). It goes on a line of its own in the ACL file:
@@ -73,7 +85,7 @@ export function mosquittoAcl(o: AclOptions = {}): string {
     '# A device\'s user name is its certificate\'s CN, its device id; %u below is that id.',
     '# Anything not allowed here is denied. The rules in words: docs/security.md.',
     '',
-    '# Devices: publish only their own telemetry, events, status, info, OTA requests and status;',
+    '# Devices: publish only their own telemetry, events, status, info, health, OTA requests and status;',
     '# receive only their own commands, OTA offers and blocks.',
     ...deviceRules(prefix).map((r) => `pattern ${r.access} ${r.topic}`),
   ];
@@ -83,6 +95,6 @@ export function mosquittoAcl(o: AclOptions = {}): string {
     for (const u of users) lines.push(`user ${u}`, ...rules.map((r) => `topic ${r.access} ${r.topic}`));
   };
   role('Technicians: command and update any device, read everything under the prefix.', technicians, technicianRules(prefix));
-  role('Monitors: read only.', monitors, monitorRules(prefix));
+  role('Monitors: read only (beside the private sync topic `canopy devices` uses).', monitors, monitorRules(prefix));
   return lines.join('\n') + '\n';
 }

@@ -7,7 +7,7 @@ import { Session } from '../protocol/session/session.ts';
 import type { SessionEvent } from '../protocol/session/events.ts';
 import { Topics } from '../protocol/topics.ts';
 import { decodeStatus } from '../protocol/ota/transfer.ts';
-import { SessionDriver } from '../host/transport.ts';
+import { SessionDriver, type BrokerAddress, type TlsFiles } from '../host/transport.ts';
 
 export interface FleetSeq {
   /** Highest seq in a retained OTA status; 0 when there is none. */
@@ -22,12 +22,15 @@ export interface FleetSeqOptions {
   quietMs?: number;
   /** Give up connecting after this long (ms). Default 10000. */
   connectTimeoutMs?: number;
+  /** TLS files for an mqtts:// broker. */
+  tls?: TlsFiles;
 }
 
-export async function fleetSeq(broker: string, o: FleetSeqOptions = {}): Promise<FleetSeq> {
+export async function fleetSeq(broker: string | BrokerAddress, o: FleetSeqOptions = {}): Promise<FleetSeq> {
   const topics = o.topics ?? new Topics();
   const filter = `${topics.prefix}/+/ota/status`;
-  const driver = new SessionDriver(new Session({ clientId: `canopy-seq-${Math.random().toString(36).slice(2, 10)}`, cleanSession: true }), broker);
+  const driver = new SessionDriver(new Session({ clientId: `canopy-seq-${Math.random().toString(36).slice(2, 10)}`, cleanSession: true }), broker, { tls: o.tls });
+  const where = `${driver.address.host}:${driver.address.port}`;
   const seen = new Map<string, number>();
   let failure = '';
   try {
@@ -37,7 +40,7 @@ export async function fleetSeq(broker: string, o: FleetSeqOptions = {}): Promise
         clearTimeout(quiet);
         quiet = setTimeout(resolve, o.quietMs ?? 300);
       };
-      const giveUp = setTimeout(() => reject(new Error(`cannot read the fleet's OTA status from ${broker}: ${failure || 'no answer'}`)), o.connectTimeoutMs ?? 10_000);
+      const giveUp = setTimeout(() => reject(new Error(`cannot read the fleet's OTA status from ${where}: ${failure || 'no answer'}`)), o.connectTimeoutMs ?? 10_000);
       driver.on('event', (e: SessionEvent) => {
         if (e.type === 'connected') driver.subscribe([{ topic: filter, qos: 1 }]);
         else if (e.type === 'subscribed') {

@@ -5,7 +5,7 @@ import { checkChunkTable, checkPayload } from '../protocol/ota/chunks.ts';
 import { decodeManifest, type Manifest } from '../protocol/ota/manifest.ts';
 import { parsePackage, readPackageHeader } from '../protocol/ota/package.ts';
 import { verifyPackage } from '../protocol/ota/policy.ts';
-import { describeReason, OtaError } from '../protocol/ota/reasons.ts';
+import { OtaError } from '../protocol/ota/reasons.ts';
 import type { TrustedKey, TrustStore } from '../protocol/ota/trust.ts';
 import { nodeHash, nodeVerifier } from '../host/crypto.ts';
 import { readTrustStore, readUserFile } from '../host/user-file.ts';
@@ -35,24 +35,18 @@ export function preflight(pkg: Uint8Array, trust?: TrustStore): Preflight {
   return { manifest, signers: undefined };
 }
 
-/** The refusal of a package on this machine, as `ota verify` prints it; returns the exit code. */
-export function reportLocalRefusal(verb: string, e: OtaError, json: boolean | undefined): number {
-  if (json) console.log(JSON.stringify({ status: e.reason, code: e.code, detail: e.detail }));
-  else console.error(`canopy ota ${verb}: package refused before connecting: ${e.reason} (exit ${e.code}): ${e.detail}\n  ${describeReason(e.reason)}`);
-  return e.code;
-}
-
 /**
- * For `ota <verb> PKG [--trust FILE]`: the package's bytes once they pass preflight, or the exit
- * code of a refusal that has been reported already. Nothing here touches the network.
+ * For `ota <verb> PKG [--trust FILE]`: the package's bytes once they pass preflight, or the
+ * refusal, with the reason and code `ota verify` would give (the verb reports it). Nothing here
+ * touches the network.
  */
-export function checkedPackage(verb: string, path: string, trustPath: string | undefined, json: boolean | undefined): { pkg: Uint8Array; trusted: boolean } | { code: number } {
+export function checkedPackage(path: string, trustPath: string | undefined): { pkg: Uint8Array; trusted: boolean } | { refused: OtaError } {
   const trust = trustPath ? readTrustStore(trustPath) : undefined;
   const pkg = new Uint8Array(readUserFile(path, 'package'));
   try {
     preflight(pkg, trust);
   } catch (e) {
-    if (e instanceof OtaError) return { code: reportLocalRefusal(verb, e, json) };
+    if (e instanceof OtaError) return { refused: e };
     throw e;
   }
   return { pkg, trusted: trust !== undefined };

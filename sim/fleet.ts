@@ -15,7 +15,8 @@ import { formatBrokerUrl } from '../protocol/broker-url.ts';
 import { NodeDevice } from './node-device.ts';
 import type { DeviceGroup } from './scenario.ts';
 import { parseBrokerUrl } from '../protocol/broker-url.ts';
-import type { NetActivity } from '../host/device-socket.ts';
+import type { DeviceIdentity, NetActivity } from '../host/device-socket.ts';
+import type { ProvisionedIdentity } from '../host/client-identity.ts';
 
 export interface FleetMember {
   id: string;
@@ -46,6 +47,14 @@ export interface FleetOptions {
   deviceConfig?: Record<string, unknown>;
   /** Where the devices' and proxies' traffic counts (the run's, for virtual time). */
   activity?: NetActivity;
+  /**
+   * Provisioned devices (`canopy provision`), in order: device n of the groups takes the n-th one's
+   * id, client certificate and key, and its MQTT password if it has one, instead of the broker
+   * URL's login.
+   */
+  identities?: ProvisionedIdentity[];
+  /** The client certificate and key every device without a provisioned identity presents (sim --cert/--key). */
+  sharedIdentity?: DeviceIdentity;
 }
 
 /** The firmware for the XS engine (its modules under their manifest names), built once per process. */
@@ -73,7 +82,13 @@ export class Fleet {
     const code = options.engine === 'xs' ? await deviceBundleCode() : undefined;
     const upstream = parseBrokerUrl(options.brokerUrl);
     setDeviceTrust(options.caFile === undefined ? undefined : readPem(options.caFile, 'CA certificate'));
-    for (const { id, group, index } of deviceIds(options.groups)) {
+    const all = deviceIds(options.groups);
+    if (options.identities && options.identities.length !== all.length) {
+      throw new Error(`${options.identities.length} provisioned identities for ${all.length} devices: give one per device`);
+    }
+    for (const { id: numbered, group, index } of all) {
+      const provisioned = options.identities?.[index];
+      const id = provisioned?.id ?? numbered;
       if (options.shard && index % options.shard.count !== options.shard.index) continue;
       const seed = (options.seed * 1_000_003 + index * 7919) >>> 0;
       const model = new SensorModel(options.clock, {
@@ -88,7 +103,11 @@ export class Fleet {
       }
       // Through a proxy the device still logs in with the broker URL's credentials, over TLS if it is
       // mqtts:// (the proxy passes bytes through), and verifies the broker's certificate.
-      const broker = proxy ? formatBrokerUrl({ ...upstream, host: '127.0.0.1', port: proxy.port }, true) : options.brokerUrl;
+      // A provisioned device logs in as itself: its certificate, and its own password if it was issued one.
+      const login = provisioned ? { username: provisioned.password === undefined ? undefined : provisioned.id, password: provisioned.password } : upstream;
+      const broker = proxy || provisioned
+        ? formatBrokerUrl({ ...upstream, ...(proxy ? { host: '127.0.0.1', port: proxy.port } : {}), username: login.username, password: login.password }, true)
+        : options.brokerUrl;
       // No outboxLimit here: the simulated firmware keeps the firmware's default (64), as a device does.
       const config = {
         deviceId: id,
@@ -101,7 +120,8 @@ export class Fleet {
       };
       const onEvent = (e: SimDeviceEvent) => options.onDeviceEvent?.(id, e);
       const flash = options.stateDir === undefined ? undefined : StoredFlash.open(options.stateDir, id);
-      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent, activity: options.activity, flash };
+      const identity = provisioned ? { cert: provisioned.identity.cert, key: provisioned.identity.key } : options.sharedIdentity;
+      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent, activity: options.activity, flash, identity };
       const device: SimDevice = code ? new XsDevice({ ...common, code }) : new NodeDevice(common);
       const member = { id, group, device, model, proxy };
       fleet.members.push(member);

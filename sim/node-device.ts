@@ -72,9 +72,10 @@ export class NodeDevice implements SimDevice {
             ...handlers,
             onClose: (reason) => {
               sockets.delete(s);
+              options.onEvent?.({ type: 'connection-lost', reason });
               handlers.onClose(reason);
             },
-          }, this.options.activity);
+          }, this.options.activity, this.options.identity);
           sockets.add(s);
           return s;
         },

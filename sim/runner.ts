@@ -7,7 +7,9 @@
 // a partition outlasts 1.5× the keepalive, the fault proxy drops the broker's side at that moment
 // of device time, which is what the broker's keepalive timer would do (FaultProxy.severUpstream).
 import { EmbeddedBroker } from '../host/broker.ts';
-import { NetActivity } from '../host/device-socket.ts';
+import { NetActivity, type DeviceIdentity } from '../host/device-socket.ts';
+import type { TlsFiles } from '../host/transport.ts';
+import type { ProvisionedIdentity } from '../host/client-identity.ts';
 import type { SimDeviceEvent } from './sim-device.ts';
 import { RealClock, ScaledClock, VirtualClock, type Clock } from '../host/xs/timers.ts';
 import { checkAssertions, type AssertionResult } from './assertions.ts';
@@ -30,6 +32,12 @@ export interface SimRunOptions {
   brokerPort?: number;
   /** PEM CA file the devices (and the observer) verify an mqtts:// broker against; default: the system's roots. */
   caFile?: string;
+  /** The observer's own TLS (CA, its client certificate and key, --insecure); default: caFile only. */
+  observerTls?: TlsFiles;
+  /** Provisioned devices, one per simulated device (sim/fleet.ts). */
+  identities?: ProvisionedIdentity[];
+  /** The client certificate and key of every device without its own identity. */
+  sharedIdentity?: DeviceIdentity;
   /** Keep each device's flash and NVS in files under this directory, across runs (see sim/device-state.ts). */
   stateDir?: string;
   /** Fault proxies in front of devices; default: when the scenario has faults. */
@@ -94,7 +102,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
   }
   const summary = new RunSummary();
   const activity = new NetActivity();
-  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), tls: options.caFile ? { ca: options.caFile } : undefined, activity });
+  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), tls: options.observerTls ?? (options.caFile ? { ca: options.caFile } : undefined), activity });
   observer.on('observation', (o: Observation) => summary.observe(o));
   if (options.onObservation) observer.on('observation', options.onObservation);
   let brokerProblem: string | undefined;
@@ -115,6 +123,8 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
         groups: scenario.groups,
         brokerUrl,
         caFile: options.caFile,
+        identities: options.identities,
+        sharedIdentity: options.sharedIdentity,
         stateDir: options.stateDir,
         clock,
         seed: scenario.seed,

@@ -6,7 +6,7 @@ import { encodeRecord, replayLog } from '../protocol/session/record.ts';
 import type { ClimateReading } from '../device/platform/types.ts';
 import { MemoryRecordStore, VirtualFlash } from './virtual-flash.ts';
 import type { Clock } from '../host/xs/timers.ts';
-import type { NetActivity } from '../host/device-socket.ts';
+import type { DeviceIdentity, NetActivity } from '../host/device-socket.ts';
 
 /** Where a simulated device's sensor values come from (sim/models.ts). */
 export interface SensorSource {
@@ -23,6 +23,8 @@ export type SimDeviceEvent =
   | { type: 'error'; message: string }
   | { type: 'log'; level: string; message: string }
   | { type: 'restart'; reason: string }
+  /** Its broker connection ended (refused, untrusted, certificate refused, dropped): the socket's reason. */
+  | { type: 'connection-lost'; reason: string }
   /** An OTA agent event (offer refused, transfer, installed, self-test, confirmed, rolled back, failed). */
   | { type: 'ota'; event: { type: string; [k: string]: unknown } };
 
@@ -42,6 +44,8 @@ export interface SimDeviceOptions {
   onEvent?: (e: SimDeviceEvent) => void;
   /** Where the device's socket traffic counts (the simulator run's, for virtual time). */
   activity?: NetActivity;
+  /** Its provisioned client certificate and key, presented on an mqtts:// connection. */
+  identity?: DeviceIdentity;
 }
 
 export interface SimDevice {

@@ -193,9 +193,10 @@ export class XsDevice implements SimDevice {
             },
             onClose: (reason) => {
               this.sockets.delete(id);
+              this.options.onEvent?.({ type: 'connection-lost', reason });
               send(NetOp.closed, encoder.encode(reason));
             },
-          }, this.options.activity),
+          }, this.options.activity, this.options.identity),
         );
         return;
       }

@@ -53,10 +53,34 @@ describe('canopy ota push refuses on this machine, before connecting (issue 11 i
     expect(connections).toBe(0);
   });
 
-  it('a package signed by an untrusted key, with --trust: exit 15 (signature); --json gives verify\'s shape', async () => {
+  it('a package signed by an untrusted key, with --trust: exit 15 (signature); --json gives the one error line of docs/cli-json.md', async () => {
     const r = await canopy('ota', 'push', p('stranger.cota'), '--broker', url, '--device', 'd1', '--trust', p('trust.json'), '--json');
     expect(r.code).toBe(15);
-    expect(JSON.parse(r.out)).toEqual({ status: 'signature', code: 15, detail: expect.stringContaining('0 trusted signature(s), 1 required') });
+    expect(r.out.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.out)).toEqual({
+      ok: false,
+      command: 'ota push',
+      error: { reason: 'signature', code: 15, message: expect.stringMatching(/^package refused before connecting: .*0 trusted signature\(s\), 1 required.*; /) },
+    });
+    expect(connections).toBe(0);
+  });
+
+  it('ota rollout --json: a tampered package is the same error line, exit 23 (chunk), before connecting', async () => {
+    const r = await canopy('ota', 'rollout', p('tampered.cota'), '--broker', url, '--fleet', 'd1,d2', '--json', '--state', p('tampered.rollout.json'));
+    expect(r.code).toBe(23);
+    expect(JSON.parse(r.out)).toEqual({
+      ok: false,
+      command: 'ota rollout',
+      error: { reason: 'chunk', code: 23, message: expect.stringMatching(/^package refused before connecting: chunk 30 does not match its digest; a chunk does not match its digest/) },
+    });
+    expect(r.err).toBe('');
+    expect(connections).toBe(0);
+  });
+
+  it('ota push --json: a file that is not a package, exit 10 (frame), the error line', async () => {
+    const r = await canopy('ota', 'push', p('app.bin'), '--broker', url, '--device', 'd1', '--json');
+    expect(r.code).toBe(10);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: false, command: 'ota push', error: { reason: 'frame', code: 10 } });
     expect(connections).toBe(0);
   });
 

@@ -163,10 +163,10 @@ describe('brokers that require a password (items 9, 10, 11)', () => {
   }, 30_000);
 });
 
-it('a URL password without a user name is refused up front with a sentence, exit 1, password masked', async () => {
+it('a URL password without a user name is refused up front with a sentence, exit 2 (a usage mistake), password masked', async () => {
   const run = canopy(['session', '--broker', `mqtt://:${SECRET}@127.0.0.1:1`, '--duration', '1']);
-  expect(await run.exited).toBe(1);
-  expect(run.stderr).toContain('canopy session: the broker URL has a password but no user name');
+  expect(await run.exited).toBe(2);
+  expect(run.stderr).toContain('canopy session: a password needs a user name: give --username NAME');
   expect(run.stderr).not.toMatch(/\n\s+at /);
   expectNoSecret(run.stdout + run.stderr);
 }, 30_000);

@@ -8,9 +8,10 @@ const spec = verb({
   name: 'acl',
   forms: ['--broker-kind mosquitto [--technician NAME ...] [--monitor NAME ...] [--prefix P] [--out FILE]'],
   description: [
-    'Devices may publish only their own telemetry, events, status, info, OTA requests and status, and',
-    'receive only their own commands, OTA offers and blocks. Technicians may also command and update',
-    "any device; monitors only read. NAME is the CN of that person's certificate (`canopy ca client`).",
+    'Devices may publish only their own telemetry, events, status, info, health, OTA requests and status,',
+    'and receive only their own commands, OTA offers and blocks. Technicians may also command and update',
+    "any device; monitors only read (and use the private sync topic of `canopy devices`). NAME is the CN",
+    "of that person's certificate (`canopy ca client`).",
     'The mosquitto listener needs require_certificate true and use_identity_as_username true.',
     'Prints the ACL file, or writes it to FILE. The rules in words, for other brokers: docs/security.md.',
   ].join('\n'),

@@ -2,7 +2,9 @@
 // status), for a technician or a CI gate. The logic is fleet/devices.ts; this is flags and output.
 import type { Command } from '../command.ts';
 import { intFlag, parse, UsageError, verb } from '../flags.ts';
+import { brokerConnection, brokerFlags } from '../broker-flags.ts';
 import { parseBrokerUrl } from '../../protocol/broker-url.ts';
+import { redact } from '../../host/redact.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { LiveView } from '../../sim/view.ts';
 import { BrokerUnreachable, deviceJson, FleetWatcher, onlineCount, renderDevices } from '../../fleet/devices.ts';
@@ -23,11 +25,13 @@ const spec = verb({
     watch: { type: 'boolean', help: 'keep listening and redraw; Ctrl-C quits' },
     'require-online': { type: 'string', value: 'N', help: 'exit 1 when fewer than N devices are online (not with --watch)' },
     timeout: { type: 'string', value: 'S', help: 'give up reaching the broker after S seconds (default 10)' },
+    ...brokerFlags,
   },
   examples: [
     'devices --broker mqtt://127.0.0.1:1883',
     'devices --broker mqtts://broker.example:8883 --require-online 20   # a CI gate: exit 1 below 20 online',
     'devices --broker mqtt://127.0.0.1:1883 --watch --json > fleet.jsonl',
+    'devices --broker mqtts://broker.example --ca ca/ca.pem --cert people/mon-1.pem --key people/mon-1.key',
   ],
 });
 
@@ -39,8 +43,9 @@ const command: Command = {
     try {
       parseBrokerUrl(f.broker);
     } catch (err) {
-      throw new UsageError(`--broker: ${(err as Error).message}`);
+      throw new UsageError(`--broker: ${redact((err as Error).message)}`);
     }
+    const conn = brokerConnection('devices', f.broker, f);
     try {
       if (f.prefix !== undefined) new Topics(f.prefix);
     } catch (err) {
@@ -50,7 +55,7 @@ const command: Command = {
     if (required !== undefined && f.watch) throw new UsageError('--require-online is a one-shot check; it cannot be combined with --watch');
     const timeoutS = intFlag('timeout', f.timeout, 10, 1, 3600);
 
-    const watcher = new FleetWatcher({ broker: f.broker, topicPrefix: f.prefix, connectTimeoutMs: timeoutS * 1000 });
+    const watcher = new FleetWatcher({ broker: conn.address, tls: conn.tls, topicPrefix: f.prefix, connectTimeoutMs: timeoutS * 1000 });
     try {
       await watcher.start();
     } catch (err) {

@@ -4,7 +4,7 @@ import type { Command } from '../command.ts';
 import { FlashError } from '../../host/flash/errors.ts';
 import { flashPlan, type FlashReport } from '../../host/flash/flasher.ts';
 import { verifyOtaPackage, type OtaPayloadStep } from '../../host/flash/ota-input.ts';
-import { parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../../host/flash/plan.ts';
+import { addNvsImage, parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../../host/flash/plan.ts';
 import { pickPort, type PortListing } from '../../host/flash/ports.ts';
 import { progressLine, summaryLines } from '../../host/flash/progress.ts';
 import { WebSerialPort, type SerialBinding } from '../../host/flash/web-serial.ts';
@@ -23,6 +23,7 @@ const spec = verb({
     ota: { type: 'string', value: 'PACKAGE', help: 'a signed Canopy OTA package: its payload goes to the app offset once verified' },
     trust: { type: 'string', value: 'FILE', help: 'with --ota: the trust store (canopy ota pubkey) its signatures must satisfy' },
     'app-offset': { type: 'string', value: 'ADDR', help: 'where an OTA payload goes (default 0x10000)' },
+    nvs: { type: 'string', value: 'FILE', help: "the device's NVS image (nvs.bin from `canopy provision`), written over the whole nvs partition of the partition table being flashed" },
     port: { type: 'string', value: 'PATH', help: 'serial port (default $CANOPY_PORT, else the one USB serial bridge plugged in)' },
     baud: { type: 'string', value: 'N', help: 'baud rate once connected (default 460800; the ROM always starts at 115200)' },
     erase: { type: 'boolean', help: 'erase the whole flash first' },
@@ -39,6 +40,7 @@ const spec = verb({
     'flash 0x1000=bootloader.bin 0x8000=partition-table.bin 0x10000=app.bin',
     'flash --erase --baud 921600 path/to/build   # wipe NVS too; faster link',
     'flash --ota app.canopy --trust trust.json',
+    'flash path/to/build --nvs devices/greenhouse-7/nvs.bin   # one firmware, this device\'s identity and settings',
   ],
   notes: 'If the board does not answer: hold BOOT, tap EN/RESET, release BOOT and run the command again.',
 });
@@ -93,7 +95,9 @@ export async function runFlash(args: string[], io: FlashIo = consoleIo()): Promi
   const json = values.json === true;
   try {
     if (values.trust && !values.ota) throw new UsageError('--trust only applies with --ota');
-    const plan = await buildPlan(positionals, values.ota, values['app-offset'], io.ota ?? verifyOtaPackage(values.trust));
+    if (values.nvs !== undefined && values.ota) throw new UsageError('--nvs needs the partition table of a build folder or ADDRESS=FILE pairs; --ota writes the app only');
+    const built = await buildPlan(positionals, values.ota, values['app-offset'], io.ota ?? verifyOtaPackage(values.trust));
+    const plan = values.nvs === undefined ? built : addNvsImage(built, values.nvs);
     const port = await choosePort(values.port, io);
     if (!json) io.err(`flashing ${plan.entries.length} file(s) from ${plan.source} through ${port.path}\n`);
     let current = -1;

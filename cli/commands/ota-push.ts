@@ -3,13 +3,15 @@
 // bad file or a bad flag exits at once with its code instead of waiting on the network.
 import { Session } from '../../protocol/session/session.ts';
 import { Topics } from '../../protocol/topics.ts';
-import { describeReason, reasonFromCode } from '../../protocol/ota/reasons.ts';
+import { describeReason, reasonFromCode, type OtaError } from '../../protocol/ota/reasons.ts';
+import { errorLine } from '../output.ts';
 import { SessionDriver } from '../../host/transport.ts';
 import { intFlag, UsageError } from '../../host/flags.ts';
 import { parse } from '../flags.ts';
 import { otaSpecs } from './ota-specs.ts';
 import { OtaPusher, TIMEOUT_CODE, type DeviceResult } from '../../ota/push.ts';
 import { checkedPackage } from '../../ota/preflight.ts';
+import { brokerConnection, reportConnectionTrouble } from '../broker-flags.ts';
 
 function bar(done: number, total: number, width = 24): string {
   const f = total ? Math.round((done / total) * width) : 0;
@@ -23,6 +25,16 @@ export function describeResult(r: DeviceResult): string {
   const known = reasonFromCode(r.reason);
   const why = known && known !== 'ok' ? ` (${describeReason(known)})` : '';
   return `${r.deviceId}: ${r.state}: ${r.reasonName}${why}${r.detail ? ': ' + r.detail : ''}`;
+}
+
+/**
+ * A package refused on this machine, before any device is contacted: with --json the one error line
+ * of docs/cli-json.md, with `ota verify`'s reason, code and message; returns the exit code.
+ */
+export function reportLocalRefusal(verb: 'push' | 'rollout', e: OtaError, json: boolean | undefined): number {
+  if (json) console.log(errorLine(`ota ${verb}`, { reason: e.reason, code: e.code, message: `package refused before connecting: ${e.detail}; ${describeReason(e.reason)}` }));
+  else console.error(`canopy ota ${verb}: package refused before connecting: ${e.reason} (exit ${e.code}): ${e.detail}\n  ${describeReason(e.reason)}`);
+  return e.code;
 }
 
 /** 0 when every device confirmed; the shared OTA reason when all failures share one; else 1. */
@@ -41,13 +53,16 @@ export async function pushCommand(args: string[]): Promise<number> {
   if (!values.device?.length) throw new UsageError('--device is required');
   const idleTimeoutMs = intFlag('timeout', values.timeout, 60, 1) * 1000;
   const topics = new Topics(values.prefix ?? 'canopy');
-  const checked = checkedPackage('push', positionals[0], values.trust, values.json);
-  if ('code' in checked) return checked.code;
+  const conn = brokerConnection('ota push', values.broker, values);
+  const checked = checkedPackage(positionals[0], values.trust);
+  if ('refused' in checked) return reportLocalRefusal('push', checked.refused, values.json);
   const { pkg } = checked;
   if (!checked.trusted && !values.json) console.error('note: no --trust given, so signatures are checked by the devices only');
 
   const session = new Session({ clientId: values['client-id'] ?? `canopy-push-${Math.random().toString(36).slice(2, 10)}`, cleanSession: false, keepalive: 30 });
-  const driver = new SessionDriver(session, values.broker).start();
+  const driver = new SessionDriver(session, conn.address, { tls: conn.tls });
+  reportConnectionTrouble('ota push', driver);
+  driver.start();
   const shown = new Map<string, string>();
   const pusher = new OtaPusher(driver, pkg, values.device, {
     topics,

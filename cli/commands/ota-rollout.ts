@@ -9,6 +9,8 @@ import { intFlag, UsageError } from '../../host/flags.ts';
 import { parse } from '../flags.ts';
 import { otaSpecs } from './ota-specs.ts';
 import { checkedPackage } from '../../ota/preflight.ts';
+import { reportLocalRefusal } from './ota-push.ts';
+import { brokerConnection, reportConnectionTrouble } from '../broker-flags.ts';
 import { readFleetFile, resolveFleet, runRollout } from '../../ota/rollout.ts';
 
 export const HALTED_CODE = 3;
@@ -24,13 +26,16 @@ export async function rolloutCommand(args: string[]): Promise<number> {
   const idleTimeoutMs = intFlag('timeout', values.timeout, 120, 1) * 1000;
   const topics = new Topics(values.prefix ?? 'canopy');
   const stateFile = values.state ?? `${positionals[0]}.rollout.json`;
-  const checked = checkedPackage('rollout', positionals[0], values.trust, values.json);
-  if ('code' in checked) return checked.code;
+  const conn = brokerConnection('ota rollout', values.broker, values);
+  const checked = checkedPackage(positionals[0], values.trust);
+  if ('refused' in checked) return reportLocalRefusal('rollout', checked.refused, values.json);
   const { pkg } = checked;
   // A fleet file is read now, so that a bad one is refused before the broker is contacted.
   const listed = values.fleet.startsWith('@') ? readFleetFile(values.fleet.slice(1)) : undefined;
 
-  const driver = new SessionDriver(new Session({ clientId: `canopy-rollout-${Math.random().toString(36).slice(2, 10)}`, cleanSession: false }), values.broker).start();
+  const driver = new SessionDriver(new Session({ clientId: `canopy-rollout-${Math.random().toString(36).slice(2, 10)}`, cleanSession: false }), conn.address, { tls: conn.tls });
+  reportConnectionTrouble('ota rollout', driver);
+  driver.start();
   try {
     const fleet = listed ?? (await resolveFleet(values.fleet, driver, topics));
     if (fleet.length === 0) throw new UsageError(`--fleet ${values.fleet} matched no devices`);

@@ -1,6 +1,7 @@
 // The flags, forms and examples of every `canopy ota` verb: what each parses and what its
 // `--help` says (cli/flags.ts). Kept apart from cli/commands/ota.ts, which does the work.
 import { verb, type FlagSpec } from '../flags.ts';
+import { brokerFlags } from '../broker-flags.ts';
 
 const out = (what: string): FlagSpec => ({ type: 'string', value: 'FILE', help: `where to write ${what}` });
 
@@ -111,8 +112,12 @@ export const otaSpecs = {
       'client-id': { type: 'string', value: 'ID', help: 'MQTT client id (default canopy-push-<random>)' },
       trust: { type: 'string', value: 'TRUST.json', help: 'check the signatures here first too (without it, only the devices do)' },
       json: { type: 'boolean', help: 'JSON lines (docs/cli-json.md)' },
+      ...brokerFlags,
     },
-    examples: ['ota push app.canopy --broker mqtt://broker:1883 --device dev-1 --trust trust.json'],
+    examples: [
+      'ota push app.canopy --broker mqtt://broker:1883 --device dev-1 --trust trust.json',
+      'ota push app.canopy --broker mqtts://broker.example --ca ca/ca.pem --cert people/tech-1.pem --key people/tech-1.key --device dev-1',
+    ],
   }),
   rollout: verb({
     name: 'ota rollout',
@@ -132,7 +137,11 @@ export const otaSpecs = {
       'retry-failed': { type: 'boolean', help: 'push again, first, to the devices that did not confirm' },
       'override-halt': { type: 'boolean', help: 'carry on past an earlier halt with the devices not yet tried' },
       json: { type: 'boolean', help: 'JSON lines (docs/cli-json.md)' },
+      ...brokerFlags,
     },
-    examples: ["ota rollout app.canopy --broker mqtt://broker:1883 --fleet 'dev-*' --canary 2 --halt-percent 10"],
+    examples: [
+      "ota rollout app.canopy --broker mqtt://broker:1883 --fleet 'dev-*' --canary 2 --halt-percent 10",
+      'ota rollout app.canopy --broker mqtts://broker.example --ca ca/ca.pem --cert people/tech-1.pem --key people/tech-1.key --fleet @fleet.json',
+    ],
   }),
 };

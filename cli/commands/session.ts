@@ -10,14 +10,15 @@ import { SessionDriver } from '../../host/transport.ts';
 import { EmbeddedBroker } from '../../host/broker.ts';
 import { FileStore } from '../../host/file-store.ts';
 import { redact } from '../../host/redact.ts';
-import { eventLine } from '../output.ts';
+import { errorLine, eventLine } from '../output.ts';
+import { brokerConnection, brokerFlags, type BrokerConnection } from '../broker-flags.ts';
 
 const spec = verb({
   name: 'session',
   forms: ['--broker URL [flags]', '--demo [flags]'],
   summary: 'Runs one MQTT session (the same protocol module the device runs) and prints its events.',
   flags: {
-    broker: { type: 'string', value: 'URL', help: 'mqtt://host:port or mqtts://host:port (user:pass@ allowed)' },
+    broker: { type: 'string', value: 'URL', help: 'mqtt://host:port or mqtts://host (port 8883); user@ allowed, the password from --password-file' },
     demo: { type: 'boolean', help: 'start the embedded broker on 127.0.0.1 and use it' },
     'client-id': { type: 'string', value: 'ID', help: 'client id (default canopy-<random>)' },
     clean: { type: 'boolean', help: 'clean session (default: persistent)' },
@@ -29,11 +30,8 @@ const spec = verb({
     every: { type: 'string', value: 'MS', help: 'repeat the --pub messages every MS milliseconds' },
     duration: { type: 'string', value: 'S', help: 'stop cleanly after S seconds (default: run until Ctrl-C)' },
     store: { type: 'string', value: 'FILE', help: 'keep QoS 1/2 messages in FILE across restarts' },
-    ca: { type: 'string', value: 'FILE', help: 'TLS: CA certificate (PEM)' },
-    cert: { type: 'string', value: 'FILE', help: 'TLS: client certificate (PEM)' },
-    key: { type: 'string', value: 'FILE', help: 'TLS: client key (PEM)' },
-    insecure: { type: 'boolean', help: 'accept any TLS certificate (test brokers only)' },
     json: { type: 'boolean', help: 'one JSON object per event' },
+    ...brokerFlags,
   },
   examples: [
     "session --demo --sub 'canopy/#' --pub canopy/me/hello=hi --duration 2",
@@ -48,6 +46,12 @@ const command: Command = {
     const { values } = parse(spec, args);
     if (!values.broker && !values.demo) throw new UsageError('give --broker URL, or --demo to use the embedded broker');
     if (values.broker && values.demo) throw new UsageError('--broker and --demo exclude each other');
+    if (values.demo) {
+      const given = (['ca', 'cert', 'key', 'username', 'password-file', 'insecure'] as const).filter((k) => values[k] !== undefined);
+      if (given.length) throw new UsageError(`--${given[0]} is for --broker; the --demo broker is plain mqtt:// on loopback with no login`);
+    }
+    // TLS files, login and URL checked before the embedded broker or any socket starts.
+    const conn: BrokerConnection | undefined = values.broker ? brokerConnection('session', values.broker, values) : undefined;
     const qos = intFlag('qos', values.qos, 1, 0, 2) as QoS;
     const keepalive = intFlag('keepalive', values.keepalive, 30, 0, 65535);
     const every = values.every === undefined ? undefined : intFlag('every', values.every, 1000, 1);
@@ -69,18 +73,21 @@ const command: Command = {
       outbox: new Outbox({ store }),
     });
     let broker: EmbeddedBroker | undefined;
-    let url = values.broker;
-    if (values.demo) {
+    let driver: SessionDriver;
+    if (conn) driver = new SessionDriver(session, conn.address, { tls: conn.tls });
+    else {
       broker = await new EmbeddedBroker({ port: 1883, fallbackToFreePort: true }).start();
-      url = broker.url;
       console.error(`embedded broker listening on ${broker.url}`);
+      driver = new SessionDriver(session, broker.url);
     }
-    const driver = new SessionDriver(session, url as string, {
-      tls: values.ca || values.cert || values.key || values.insecure
-        ? { ca: values.ca, cert: values.cert, key: values.key, rejectUnauthorized: !values.insecure }
-        : undefined,
-    });
     driver.on('event', (e) => print(e, values.json ?? false));
+    // Whether the run ever got a session: one that only ever saw refusals did not do what was asked.
+    let connected = false;
+    let trouble = '';
+    driver.on('event', (e: { type: string; reason?: string }) => {
+      if (e.type === 'connected') connected = true;
+      else if ((e.type === 'connection-lost' || e.type === 'connect-refused') && e.reason) trouble = e.reason;
+    });
     if (values.sub?.length) driver.subscribe(values.sub.map((topic) => ({ topic, qos })));
     const publishAll = () => {
       for (const p of pubs) driver.publish(p.topic, p.payload, { qos });
@@ -89,9 +96,11 @@ const command: Command = {
     const repeat = every ? setInterval(publishAll, every) : undefined;
     driver.start();
 
+    let stoppedBySignal = false;
     await new Promise<void>((resolve) => {
       const timer = duration ? setTimeout(resolve, duration * 1000) : undefined;
       const stop = () => {
+        stoppedBySignal = true;
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop).off('SIGTERM', stop);
         resolve();
@@ -102,6 +111,15 @@ const command: Command = {
     await driver.stop();
     store?.close();
     await broker?.stop();
+    // Run to its --duration without ever connecting: the session it was asked for never existed.
+    // Stopped by the user instead, it is the clean stop they asked for (exit 0).
+    if (!connected && !stoppedBySignal) {
+      const where = conn?.display ?? 'the embedded broker';
+      const message = `never connected to ${where}${trouble ? `: ${trouble}` : ''}`;
+      if (values.json) console.log(redact(errorLine('session', { reason: 'error', code: 1, message })));
+      else console.error(redact(`canopy session: ${message}`));
+      return 1;
+    }
     return 0;
   },
 };

@@ -11,8 +11,11 @@ import { runSimulation } from '../../sim/runner.ts';
 import { loadScenario, parseDuration, type Scenario } from '../../sim/scenario.ts';
 import { LiveView, renderTable, rowsThatFit, type ViewSize } from '../../sim/view.ts';
 import { redact } from '../../host/redact.ts';
-import { readTrustStore } from '../../host/user-file.ts';
+import { readTrustStore, readUserFile } from '../../host/user-file.ts';
 import { trustStoreJson } from '../../protocol/ota/trust.ts';
+import { brokerConnection, brokerFlags } from '../broker-flags.ts';
+import { readProvisionedDevices, validityProblem, type ProvisionedIdentity } from '../../host/client-identity.ts';
+import { join } from 'node:path';
 
 const spec = verb({
   name: 'sim',
@@ -27,8 +30,8 @@ const spec = verb({
     speed: { type: 'string', value: 'X', help: 'device time runs X times faster than the wall clock' },
     'virtual-time': { type: 'boolean', help: 'device time jumps from event to event (needs --duration)' },
     engine: { type: 'string', value: 'xs|node', help: 'the real XS engine (default) or V8, for large fleets' },
-    broker: { type: 'string', value: 'URL', help: 'use this broker instead of the embedded one (mqtt://, mqtts://; user:pass@ allowed, never printed)' },
-    ca: { type: 'string', value: 'FILE', help: 'PEM CA certificate(s) the devices verify an mqtts:// broker against, as the firmware does (default: the system\'s roots)' },
+    broker: { type: 'string', value: 'URL', help: 'use this broker instead of the embedded one (mqtt://, mqtts:// on 8883; user@ allowed, the password from --password-file, never printed)' },
+    identities: { type: 'string', value: 'DIR', help: 'one device per DIR/ID/ that `canopy provision ID --out DIR` wrote: each logs in with its own certificate and key (and mqtt-password, if issued)' },
     state: { type: 'string', value: 'DIR', help: 'keep each device\'s flash and NVS in DIR: a stopped or killed run resumes like a power-cycled fleet' },
     port: { type: 'string', value: 'N', help: 'port for the embedded broker; refused if taken (default 1883, or a free one if 1883 is taken; 0 for any free port)' },
     prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
@@ -39,14 +42,22 @@ const spec = verb({
     'ota-trust': { type: 'string', value: 'FILE', help: 'devices take signed OTA updates (canopy ota push) checked against this trust store (canopy ota pubkey)' },
     'ota-vendor': { type: 'string', value: 'V', help: 'with --ota-trust: the vendor given to canopy ota pack (default canopy)' },
     'ota-class': { type: 'string', value: 'C', help: 'with --ota-trust: the class given to canopy ota pack (default sensor-v1)' },
+    ...brokerFlags,
   },
   examples: [
     'sim                                          # 3 devices, embedded broker, live view',
     'sim --devices 20 --interval 2000 --engine node',
     'sim --virtual-time --duration 1h --json > run.jsonl   # an hour of device time in seconds',
     'sim --scenario sim/scenarios/partition.yaml --junit report.xml',
+    'sim --broker mqtts://127.0.0.1:8883 --ca ca/ca.pem --identities devices --cert people/mon-1.pem --key people/mon-1.key',
   ],
-  notes: `Killing the process abruptly looks like a power cut to an external broker: every device's will fires.
+  notes: `TLS and login: --ca is the CA the devices and the simulator's own watching connection verify an
+mqtts:// broker against (the devices always verify, as the firmware does; --insecure is for the
+watching connection only). --cert/--key and --username/--password-file are the watching
+connection's login (it subscribes to the whole fleet: the monitor role), and every device's too
+unless --identities gives each device its own.
+
+Killing the process abruptly looks like a power cut to an external broker: every device's will fires.
 
 Live faults (in the live view, on a terminal): p partitions every device for 30 s, d cuts the
 power of one device for 10 s, r restarts the embedded broker (5 s down), x resets every
@@ -62,6 +73,18 @@ const command: Command = {
     const engine = f.engine ?? undefined;
     if (engine !== undefined && engine !== 'xs' && engine !== 'node') throw new UsageError(`--engine must be xs or node, got "${engine}"`);
     const shard = f.shard === undefined ? undefined : parseShard(f.shard);
+    if (!f.broker) {
+      const given = (['ca', 'cert', 'key', 'username', 'password-file', 'insecure'] as const).filter((k) => f[k] !== undefined);
+      if (given.length) throw new UsageError(`--${given[0]} needs --broker: the embedded broker is plain mqtt:// on loopback with no login`);
+    }
+    if (f.identities !== undefined && f.devices !== undefined) throw new UsageError('--devices cannot be combined with --identities (one device per provisioned identity)');
+    // TLS files, login and identities are checked before any broker or device starts.
+    const conn = f.broker ? brokerConnection('sim', f.broker, f) : undefined;
+    const identities: ProvisionedIdentity[] | undefined = f.identities === undefined ? undefined : readProvisionedDevices(f.identities);
+    for (const d of identities ?? []) {
+      const problem = validityProblem(d.identity, join(f.identities!, d.id, 'device.pem'));
+      if (problem) process.stderr.write(`canopy sim: warning: device ${d.id}: ${problem}\n`);
+    }
 
     let scenario: Scenario;
     let untilAborted = false;
@@ -86,7 +109,7 @@ const command: Command = {
         time: f['virtual-time'] ? { kind: 'virtual' } : { kind: 'real', speed },
         groups: [
           {
-            count: intFlag('devices', f.devices, 3, 1, 100_000),
+            count: identities?.length ?? intFlag('devices', f.devices, 3, 1, 100_000),
             prefix: 'sim',
             intervalMs: intFlag('interval', f.interval, 5000, 1000, 86_400_000),
             qos: intFlag('qos', f.qos, 1, 0, 2) as 0 | 1 | 2,
@@ -98,6 +121,10 @@ const command: Command = {
         faults: [],
         assertions: [],
       };
+    }
+    const total = scenario.groups.reduce((n, g) => n + g.count, 0);
+    if (identities && identities.length !== total) {
+      throw new UsageError(`--identities ${f.identities} holds ${identities.length} devices but the scenario runs ${total}; give one identity per device`);
     }
     if (scenario.engine === 'xs') {
       try {
@@ -125,6 +152,7 @@ const command: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
+    const told = new Set<string>();
     let view: LiveView | undefined;
     const live = !f.json && !f.scenario;
     // Live faults need the fault proxies in front of the devices, and a terminal to type on.
@@ -133,10 +161,23 @@ const command: Command = {
     try {
       const result = await runSimulation({
         scenario,
-        brokerUrl: f.broker,
+        brokerUrl: conn?.url,
         caFile: f.ca,
+        observerTls: conn?.tls,
+        identities,
+        // Without --identities the devices share the watching connection's certificate, if any.
+        sharedIdentity: !identities && f.cert && f.key ? { cert: readUserFile(f.cert, 'client certificate'), key: readUserFile(f.key, 'client key') } : undefined,
         stateDir: f.state,
-        onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: ${f.broker ? `broker ${f.broker}` : 'embedded broker'}: ${reason}; retrying\n`)),
+        onBrokerProblem: (reason) => process.stderr.write(redact(`canopy sim: ${conn ? `broker ${conn.url}` : 'embedded broker'}: ${reason}; retrying\n`)),
+        onDeviceEvent: (device, e) => {
+          // Each device's own refusal (its certificate, its login) once per reason: with provisioned
+          // identities one device can be turned away while the others run.
+          // A plain close or reset is a fault the view shows; a refusal with a reason is worth a line.
+          if (e.type !== 'connection-lost' || /^(connection closed by the broker|the broker reset the connection)$/.test(e.reason)) return;
+          if (told.has(`${device}\n${e.reason}`)) return;
+          told.add(`${device}\n${e.reason}`);
+          process.stderr.write(redact(`canopy sim: device ${device}: ${e.reason}; retrying\n`));
+        },
         // Only the default port may fall back to a free one; an explicit --port is that port or an error.
         brokerPort: f.port === undefined ? undefined : intFlag('port', f.port, 1883, 0, 65535),
         topicPrefix: f.prefix,
@@ -147,7 +188,7 @@ const command: Command = {
         signal: controller.signal,
         onObservation: f.json ? (o) => process.stdout.write(`${eventLine(o, new Date(scenario.epoch * 1000 + o.at))}\n`) : undefined,
         onStarted: ({ brokerUrl, fleet, observer, clock, inject }) => {
-          const where = f.broker ? `broker ${brokerUrl}` : `embedded broker ${brokerUrl}`;
+          const where = conn ? `broker ${redact(conn.url)}` : `embedded broker ${brokerUrl}`;
           process.stderr.write(redact(`canopy sim: ${fleet.members.length} devices on the ${scenario.engine === 'xs' ? 'XS engine' : 'V8 engine'}, ${where}\n`));
           if (live) {
             let last = '';
@@ -176,8 +217,16 @@ const command: Command = {
       view?.stop();
       if (!result.brokerReached) {
         const why = result.brokerProblem ?? 'no answer';
-        console.error(redact(`canopy sim: never reached the broker ${result.brokerUrl} in ${result.seconds.toFixed(0)} s: ${why}`));
+        console.error(redact(`canopy sim: never reached the broker ${conn ? conn.url : result.brokerUrl} in ${result.seconds.toFixed(0)} s: ${why}`));
         return 1;
+      }
+      // Provisioned devices are the point of --identities: one the broker never heard from (its
+      // certificate refused, say) means the run did not do what was asked, however the rest went.
+      // (Stopped by the user, the run was as long as they wanted: no verdict then.)
+      const silent = controller.signal.aborted ? [] : (identities ?? []).map((d) => d.id).filter((id) => !(result.summary.devices.get(id)?.telemetry));
+      if (silent.length) {
+        console.error(`canopy sim: no telemetry from ${silent.join(', ')} reached the broker in this run (the reason is above)`);
+        if (!f.scenario) return 1;
       }
       if (f.scenario) {
         console.log(formatReport(scenario.name, result.results));

@@ -21,6 +21,8 @@ export interface Partition {
 export const APP_TYPE = 0x00;
 export const FACTORY_SUBTYPE = 0x00;
 export const OTA_0_SUBTYPE = 0x10;
+export const DATA_TYPE = 0x01;
+export const NVS_SUBTYPE = 0x02;
 
 export function isPartitionTable(bytes: Uint8Array): boolean {
   return bytes.length >= ENTRY && bytes[0] === 0xaa && bytes[1] === 0x50;
@@ -47,4 +49,10 @@ export function parsePartitionTable(bytes: Uint8Array, name = 'partition table')
 export function bootAppPartition(partitions: Partition[]): Partition | undefined {
   const apps = partitions.filter((p) => p.type === APP_TYPE);
   return apps.find((p) => p.subtype === FACTORY_SUBTYPE) ?? apps.find((p) => p.subtype === OTA_0_SUBTYPE) ?? apps[0];
+}
+
+/** Where the device's settings live: the data/nvs partition labelled "nvs" (the one nvs_flash_init opens), else the first data/nvs one. */
+export function nvsPartition(partitions: Partition[]): Partition | undefined {
+  const all = partitions.filter((p) => p.type === DATA_TYPE && p.subtype === NVS_SUBTYPE);
+  return all.find((p) => p.label === 'nvs') ?? all[0];
 }

@@ -12,9 +12,10 @@ import { hex } from '../../protocol/ota/le.ts';
 import { OtaError } from '../../protocol/ota/reasons.ts';
 import { FlashError } from './errors.ts';
 import type { OtaPayloadStep } from './ota-input.ts';
-import { bootAppPartition, isPartitionTable, parsePartitionTable, type Partition } from './partition-table.ts';
+import { bootAppPartition, isPartitionTable, nvsPartition, parsePartitionTable, type Partition } from './partition-table.ts';
+import { nvsImageProblem } from '../nvs/writer.ts';
 
-export type EntryRole = 'bootloader' | 'partition-table' | 'app' | 'data';
+export type EntryRole = 'bootloader' | 'partition-table' | 'app' | 'data' | 'nvs';
 
 export interface FlashEntry {
   address: number;
@@ -197,4 +198,30 @@ export function checkPlan(plan: FlashPlan): FlashPlan {
     }
   }
   return { ...plan, entries, partitions };
+}
+
+/**
+ * `--nvs FILE`: the NVS image `canopy provision` wrote, at the nvs partition of the partition table
+ * being flashed. Padded with 0xFF to the whole partition, so no page of the board's old settings
+ * survives beside it (NVS would read an old page with a higher sequence number as newer).
+ */
+export function addNvsImage(plan: FlashPlan, path: string): FlashPlan {
+  const tableEntry = plan.entries.find((e) => e.role === 'partition-table');
+  const partitions = plan.partitions;
+  if (!partitions) {
+    throw new FlashError('plan', `--nvs needs the partition table, to find the nvs partition: flash a build folder, or add 0x8000=partition-table.bin`);
+  }
+  const tableName = tableEntry?.name ?? 'the partition table';
+  const part = nvsPartition(partitions);
+  if (!part) throw new FlashError('plan', `${tableName} has no nvs partition (type data, subtype nvs) to write ${path} into`);
+  const data = readInput(path, path);
+  const problem = nvsImageProblem(data);
+  if (problem) throw new FlashError('plan', `${path} is not an NVS partition image (${problem}); give the nvs.bin that \`canopy provision\` wrote`);
+  if (data.length > part.size) {
+    throw new FlashError('too-big', `${path} is ${data.length} bytes, larger than the nvs partition "${part.label}" (${part.size} bytes at ${hex(part.offset)}); provision with --nvs-size ${hex(part.size)}`);
+  }
+  const padded = new Uint8Array(part.size).fill(0xff);
+  padded.set(data);
+  const entry: FlashEntry = { address: part.offset, name: `${path} (nvs partition "${part.label}")`, data: padded, role: 'nvs' };
+  return checkPlan({ ...plan, entries: [...plan.entries, entry] });
 }

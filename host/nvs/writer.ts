@@ -235,3 +235,21 @@ export function parseNvsSize(text: string): number {
   if (!m) throw new NvsError(`NVS size must be bytes (24576), hex (0x6000) or KiB (24K), got "${text}"`);
   return Number(m[1]) * (m[2] ? 1024 : 1);
 }
+
+/**
+ * Why `bytes` is not an NVS partition image (as writeNvsImage makes and `canopy provision` writes),
+ * or undefined when it is one: whole pages, the first one either erased or an active/full page of
+ * format version 2 whose header CRC holds. Enough to refuse the wrong file before it is flashed
+ * over a board's settings; the device's NVS checks every entry itself.
+ */
+export function nvsImageProblem(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 0) return 'it is empty';
+  if (bytes.length % PAGE_SIZE !== 0) return `its size, ${bytes.length} bytes, is not a whole number of ${PAGE_SIZE}-byte NVS pages`;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, PAGE_SIZE);
+  if (bytes.subarray(0, PAGE_SIZE).every((b) => b === 0xff)) return undefined; // erased: NVS formats it at boot
+  const state = v.getUint32(0, true);
+  if (state !== PAGE_ACTIVE && state !== PAGE_FULL) return `its first page has no NVS page state (0x${state.toString(16).padStart(8, '0')}, expected active 0xfffffffe or full 0xfffffffc)`;
+  if (bytes[8] !== NVS_VERSION_2) return `its first page is NVS format version 0x${bytes[8].toString(16)}, not 2 (0xfe)`;
+  if (v.getUint32(28, true) !== nvsCrc(bytes.subarray(4, 28))) return 'the CRC of its first page header does not match';
+  return undefined;
+}
