@@ -42,11 +42,15 @@ export class RealClock implements Clock {
       // early by performance.now(); a guest must never see its timer before its time.
       if (this.now() < at) return this.arm(handle, at, callback);
       this.timers.delete(handle);
+      let result: void | Promise<void>;
       try {
-        Promise.resolve(callback()).catch(this.onError);
+        result = callback();
       } catch (err) {
         this.onError(err);
+        return;
       }
+      // Most callbacks are synchronous: no promise pair per timer for them.
+      if (result !== undefined) Promise.resolve(result).catch(this.onError);
     }, Math.max(0, at - this.now()));
     this.timers.set(handle, t);
   }
