@@ -45,12 +45,13 @@ const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 export function openDeviceSocket(host: string, port: number, secure: boolean, handlers: ConnectionHandlers, activity?: NetActivity): DeviceSocket {
   let open = true;
-  const onRead = (n: number, buf: Uint8Array) => {
+  const onRead = (n: number, buf: Uint8Array): boolean => {
     activity?.note();
-    if (!open) return;
+    if (!open) return true;
     const bytes = new Uint8Array(n);
     bytes.set(buf.subarray(0, n));
     handlers.onData(bytes);
+    return true; // keep reading
   };
   // SNI and the name checked are the broker's host name, as the firmware's TLS socket sends them.
   const socket: Socket = secure
