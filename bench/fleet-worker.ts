@@ -136,7 +136,7 @@ async function startCanopy(devices: number, broker: string, prefix: string, cloc
   const summary = new RunSummary();
   if (withObserver) {
     // Wired as sim/runner.ts wires it: every observation into the bounded run summary.
-    observer = new FleetObserver({ broker, topicPrefix: prefix, now: () => clock.now() });
+    observer = new FleetObserver({ broker, topicPrefix: prefix, now: () => clock.now(), qos: 1 });
     observer.on('observation', (o) => {
       observed++;
       summary.observe(o);
