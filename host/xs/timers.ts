@@ -51,7 +51,9 @@ export class RealClock implements Clock {
       }
       // Most callbacks are synchronous: no promise pair per timer for them.
       if (result !== undefined) Promise.resolve(result).catch(this.onError);
-    }, Math.max(0, at - this.now()));
+      // Whole milliseconds: Node keeps one list per distinct duration, and fractional ones gave
+      // nearly every timer of a fleet its own list in the timers' priority queue.
+    }, Math.max(0, Math.ceil(at - this.now())));
     this.timers.set(handle, t);
   }
 
