@@ -80,6 +80,11 @@ export class DeviceFlash {
     this.recorded(record);
   }
 
+  /** Outbox entries held in RAM: the messages queued or in flight, however many went before. */
+  get held(): number {
+    return this.live.size;
+  }
+
   /** The live messages as a log of put records, oldest first. */
   readLog(): Uint8Array {
     const live = this.messages().map((message) => encodeRecord({ op: 'put', message }));
