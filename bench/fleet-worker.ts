@@ -14,10 +14,9 @@
 // just before the fleet was made (modules loaded, after a full GC), so Node's own ~50 MB and the
 // code loaded count on neither side.
 import mqtt from 'mqtt';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RealClock } from '../host/xs/timers.ts';
-import { Fleet } from '../sim/fleet.ts';
-import { FleetObserver } from '../sim/observer.ts';
-import { RunSummary } from '../sim/summary.ts';
 import { SensorModel } from '../sim/models.ts';
 import { Topics } from '../protocol/topics.ts';
 import { encodeSample, SAMPLE_SCHEMA } from '../protocol/telemetry.ts';
@@ -47,6 +46,9 @@ export interface FleetCost {
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
+/** The checkout whose simulator is measured (CANOPY_BENCH_FLEET_ROOT: a before, beside this after). */
+const root = process.env.CANOPY_BENCH_FLEET_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
+const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(root, path)).href)) as T;
 const EPOCH = 1_780_272_000;
 
 function memory(): { rssKb: number; heapKb: number } {
@@ -130,14 +132,17 @@ async function startMqttJs(devices: number, broker: string, prefix: string, cloc
 }
 
 async function startCanopy(devices: number, broker: string, prefix: string, clock: RealClock, withObserver: boolean): Promise<Running> {
+  const { Fleet } = await load<typeof import('../sim/fleet.ts')>('sim/fleet.ts');
+  const { FleetObserver } = await load<typeof import('../sim/observer.ts')>('sim/observer.ts');
+  const { RunSummary } = await load<typeof import('../sim/summary.ts')>('sim/summary.ts');
   let produced = 0;
   let observed = 0;
-  let observer: FleetObserver | undefined;
+  let observer: InstanceType<typeof FleetObserver> | undefined;
   const summary = new RunSummary();
   if (withObserver) {
     // Wired as sim/runner.ts wires it: every observation into the bounded run summary.
     observer = new FleetObserver({ broker, topicPrefix: prefix, now: () => clock.now(), qos: 1 });
-    observer.on('observation', (o) => {
+    observer.on('observation', (o: Parameters<InstanceType<typeof RunSummary>['observe']>[0]) => {
       observed++;
       summary.observe(o);
     });
@@ -191,7 +196,10 @@ async function startProfile(): Promise<(path: string) => Promise<void>> {
 }
 
 export async function measureFleet(o: { way: FleetWay; devices: number; broker: string; prefix: string; settleMs: number; measureMs: number }): Promise<FleetCost> {
-  const clock = new RealClock();
+  // The measured checkout's clock too: its timers are part of what a simulated device costs.
+  const { RealClock: Clock } = o.way === 'mqttjs' ? { RealClock } : await load<typeof import('../host/xs/timers.ts')>('host/xs/timers.ts');
+  const clock = new Clock();
+  if (o.way !== 'mqttjs') await load('sim/fleet.ts'); // code loaded before the baseline, as mqtt.js is
   const base = memory();
   const run = o.way === 'mqttjs' ? await startMqttJs(o.devices, o.broker, o.prefix, clock) : await startCanopy(o.devices, o.broker, o.prefix, clock, o.way === 'observed');
   try {

@@ -3,7 +3,8 @@
 // process, against one stock mosquitto, interleaved over rounds, medians reported. Issue 12's goals:
 // CPU per 1,000 messages ≤ 0.7× the mqtt.js fleet's, RSS per device ≤ 100 KB at N = 2,000.
 // Env: CANOPY_BENCH_FLEET_DEVICES (default 2000), CANOPY_BENCH_FLEET_ROUNDS (default 3),
-// CANOPY_BENCH_FLEET_MEASURE_MS (default 10000).
+// CANOPY_BENCH_FLEET_MEASURE_MS (default 10000), CANOPY_BENCH_FLEET_ROOT (another checkout whose
+// simulator the worker measures, for a before and after; bench/fleet-worker.ts).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Mosquitto } from '../host/mosquitto.ts';
@@ -47,8 +48,10 @@ export default async function simFleetBench(): Promise<BenchRow[]> {
         // A fresh topic prefix and client ids each time: no persistent session from an earlier run.
         const c = await measure(way, m.url, `f${round}${way}`);
         // A fleet that is not keeping up would look cheap: every sample must be acknowledged.
+        // On a machine too loaded to run it (samples late, acks behind) a round is left out, and said so.
         if (c.messages < DEVICES * (c.windowMs / 1000) * 0.9 || c.acked < c.messages * 0.95) {
-          throw new Error(`fleet (${way}) did not keep up: ${c.messages} samples produced, ${c.acked} acknowledged in ${(c.windowMs / 1000).toFixed(1)} s for ${DEVICES} devices`);
+          console.error(`  fleet ${way}: round left out, it did not keep up: ${c.messages} samples produced, ${c.acked} acknowledged in ${(c.windowMs / 1000).toFixed(1)} s for ${DEVICES} devices`);
+          continue;
         }
         runs.get(way)!.push(c);
         console.error(
@@ -60,6 +63,7 @@ export default async function simFleetBench(): Promise<BenchRow[]> {
   } finally {
     await m.dispose();
   }
+  for (const [way, got] of runs) if (got.length === 0) throw new Error(`fleet (${way}) kept up in none of ${ROUNDS} rounds: the machine is too loaded for ${DEVICES} devices`);
   const cpu = (w: FleetWay) => median(runs.get(w)!.map(cpuPer1k));
   const rss = (w: FleetWay) => median(runs.get(w)!.map((c) => c.rssKb / DEVICES));
   const ref = `mqtt.js 5 fleet, one client per device, same sessions`;
