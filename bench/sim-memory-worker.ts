@@ -1,7 +1,8 @@
 // One run of the simulator memory benchmark (bench/sim-memory.bench.ts), in its own process started
 // with --expose-gc: a V8-engine fleet at one QoS 1 sample per second per device, in real time,
 // against the broker given. Prints JSON: RSS and the heap left after a full GC, once the fleet is up
-// and again near the end, with the messages seen in between. `root` is the checkout whose simulator
+// and again near the end, with the messages seen in between. `seconds` are wall-clock seconds; at
+// `speed` > 1 device time runs that much faster (a ScaledClock), so a minute covers half an hour. `root` is the checkout whose simulator
 // is measured, so a before and an after can run on the same machine.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,9 +15,11 @@ export interface MemoryResult {
   end: { rssKb: number; heapKb: number; messages: number };
 }
 
-const [root, broker, devicesText, secondsText] = process.argv.slice(2);
+const [root, broker, devicesText, secondsText, speedText] = process.argv.slice(2);
 const devices = Number(devicesText);
 const seconds = Number(secondsText);
+/** Device time runs this many times faster than the wall clock (1: real time). */
+const speed = Number(speedText ?? 1);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
@@ -38,9 +41,9 @@ void (async () => {
       name: 'memory',
       engine: 'node',
       seed: 1,
-      durationMs: seconds * 1000,
+      durationMs: seconds * 1000 * speed,
       epoch: 1_780_272_000,
-      time: { kind: 'real', speed: 1 },
+      time: { kind: 'real', speed },
       groups: [{ count: devices, prefix: 'sim', intervalMs: 1000, qos: 1, keepalive: 30, dhtErrorRate: 0.005, motionPerHour: 6 }],
       faults: [],
       assertions: [{ type: 'delivered' }],

@@ -41,7 +41,22 @@ export const nodeVerifier: SignatureVerifier = {
 /** node:crypto SHA-256 in the protocol's HashFactory shape, with its copy and one-shot. */
 export const nodeHash: HashFactory = Object.assign(() => nodeSha256(createHash('sha256')), {
   once: (b: Uint8Array) => asBytes(hash('sha256', b, 'buffer')),
+  // A latin1 ('binary') string result skips making a Buffer per digest: 1.30 → 1.14 ms for the 367 chunk
+  // digests of a 1.5 MB image here, against 0.95 ms for one pass over the whole of it.
+  into: (b: Uint8Array, out: Uint8Array, at: number) => void bufferOver(out).write(hash('sha256', b, 'binary'), at, 32, 'latin1'),
 });
+
+/** A Buffer over the same bytes as `out`; the last one is kept, as a table is written digest by digest. */
+let lastOut: Uint8Array | undefined;
+let lastBuffer: Buffer | undefined;
+function bufferOver(out: Uint8Array): Buffer {
+  if (Buffer.isBuffer(out)) return out;
+  if (out !== lastOut) {
+    lastOut = out;
+    lastBuffer = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
+  return lastBuffer!;
+}
 
 function nodeSha256(h: Hash): ProtocolHash {
   return {

@@ -61,6 +61,8 @@ class StoredSettings extends Map<string, Setting> {
 export class StoredFlash extends DeviceFlash {
   private fd: number | undefined;
   private appends = 0;
+  /** Replaying the file at construction: those records are on disk already. */
+  private loading = true;
 
   private constructor(
     readonly dir: string,
@@ -72,8 +74,9 @@ export class StoredFlash extends DeviceFlash {
       const { goodBytes } = replayLog(log);
       // A torn record at the end is a write cut by the kill: drop it so appends stay aligned.
       if (goodBytes < log.length) truncateSync(logPath, goodBytes);
-      if (goodBytes > 0) super.appendRecord(new Uint8Array(log.buffer, log.byteOffset, goodBytes));
+      if (goodBytes > 0) this.appendRecord(new Uint8Array(log.buffer, log.byteOffset, goodBytes));
     }
+    this.loading = false;
   }
 
   /** The state of device `id` under `dir`, made on first use. */
@@ -88,8 +91,12 @@ export class StoredFlash extends DeviceFlash {
     return new StoredFlash(deviceDir, join(deviceDir, 'outbox.log'));
   }
 
-  override appendRecord(record: Uint8Array): void {
-    super.appendRecord(record);
+  protected override get keepsRecords(): boolean {
+    return true;
+  }
+
+  protected override recorded(record: Uint8Array): void {
+    if (this.loading) return;
     this.fd ??= openSync(this.logPath, 'a');
     writeSync(this.fd, record);
     if (++this.appends >= COMPACT_EVERY) this.compactFile();

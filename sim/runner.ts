@@ -102,7 +102,9 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
   }
   const summary = new RunSummary();
   const activity = new NetActivity();
-  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), tls: options.observerTls ?? (options.caFile ? { ca: options.caFile } : undefined), activity });
+  // At the fleet's highest QoS (at least 1, for the status and motion messages the assertions read).
+  const qos = Math.max(1, ...scenario.groups.map((g) => g.qos)) as 1 | 2;
+  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), tls: options.observerTls ?? (options.caFile ? { ca: options.caFile } : undefined), activity, qos });
   observer.on('observation', (o: Observation) => summary.observe(o));
   if (options.onObservation) observer.on('observation', options.onObservation);
   let brokerProblem: string | undefined;

@@ -2,7 +2,7 @@
 // engine (sim/xs-device.ts) or V8 (sim/node-device.ts). Both run the same DeviceApp.
 import type { OutboundMessage } from '../protocol/session/message.ts';
 import type { OutboxStore } from '../protocol/session/outbox.ts';
-import { encodeRecord, replayLog } from '../protocol/session/record.ts';
+import { decodeRecords, encodeRecord, type StoreRecord } from '../protocol/session/record.ts';
 import type { ClimateReading } from '../device/platform/types.ts';
 import { MemoryRecordStore, VirtualFlash } from './virtual-flash.ts';
 import type { Clock } from '../host/xs/timers.ts';
@@ -62,24 +62,37 @@ export interface SimDevice {
   stats(): Promise<Record<string, unknown>>;
 }
 
-/** A device's persistent storage: settings and the append-only outbox log. */
+/**
+ * A device's persistent storage: settings, and the outbox store's live messages. The outbox is
+ * held as the messages themselves, not as the record log the firmware writes: a QoS 1 sample
+ * costs three records (put, in flight, ack) and the log used to keep up to 256 of them per device
+ * between compactions, which was most of a simulated device's memory and much of its garbage.
+ * Record bytes (the XS firmware's, over the bridge) are decoded on arrival; `readLog` encodes the
+ * live set again for a boot. A subclass that keeps the records somewhere (sim/device-state.ts)
+ * hears of each one through `recorded`.
+ */
 export class DeviceFlash {
   /** `settings`: NVS; a persistent map when the simulator keeps state across runs (sim/device-state.ts). */
   constructor(readonly settings = new Map<string, string | number | boolean>()) {}
 
   private otaParts: { flash: VirtualFlash; records: MemoryRecordStore } | undefined;
-  private log: Uint8Array[] = [];
-  private logBytes = 0;
+  private readonly live = new Map<number, OutboundMessage>();
 
+  /** Records as the firmware encodes them (protocol/session/record.ts). */
   appendRecord(record: Uint8Array): void {
-    this.log.push(record.slice());
-    this.logBytes += record.length;
-    if (this.log.length > 256) this.compact();
+    for (const r of decodeRecords(record).records) this.apply(r);
+    this.recorded(record);
   }
 
+  /** Outbox entries held in RAM: the messages queued or in flight, however many went before. */
+  get held(): number {
+    return this.live.size;
+  }
+
+  /** The live messages as a log of put records, oldest first. */
   readLog(): Uint8Array {
-    this.compact();
-    return this.log[0] ?? new Uint8Array(0);
+    const live = this.messages().map((message) => encodeRecord({ op: 'put', message }));
+    return concat(live, live.reduce((n, r) => n + r.length, 0));
   }
 
   /** The two app slots and the installer's records; made on first use (two 1.9 MB slots each). */
@@ -96,19 +109,33 @@ export class DeviceFlash {
   /** An OutboxStore over this flash, for engines that run the session on the host side of the bridge. */
   outboxStore(): OutboxStore {
     return {
-      load: (): OutboundMessage[] => replayLog(this.readLog()).messages,
-      put: (message) => this.appendRecord(encodeRecord({ op: 'put', message })),
-      delete: (id) => this.appendRecord(encodeRecord({ op: 'delete', id })),
+      load: (): OutboundMessage[] => this.messages(),
+      put: (message) => this.record({ op: 'put', message }),
+      delete: (id) => this.record({ op: 'delete', id }),
     };
   }
 
-  /** Keeps live records only, as the device's own store does when it compacts. */
-  private compact(): void {
-    const all = concat(this.log, this.logBytes);
-    const live = replayLog(all).messages.map((message) => encodeRecord({ op: 'put', message }));
-    const out = concat(live, live.reduce((n, r) => n + r.length, 0));
-    this.log = out.length ? [out] : [];
-    this.logBytes = out.length;
+  /** Each record as it is stored; nothing to do for flash that lives in memory. */
+  protected recorded(_record: Uint8Array): void {}
+
+  /** Whether `recorded` needs the bytes: encoding a record only to drop it is the cost to avoid. */
+  protected get keepsRecords(): boolean {
+    return false;
+  }
+
+  private record(r: StoreRecord): void {
+    this.apply(r);
+    if (this.keepsRecords) this.recorded(encodeRecord(r));
+  }
+
+  private apply(r: StoreRecord): void {
+    // A copy, as bytes written to flash would be: the session goes on changing its own object.
+    if (r.op === 'put') this.live.set(r.message.id, { ...r.message });
+    else this.live.delete(r.id);
+  }
+
+  private messages(): OutboundMessage[] {
+    return [...this.live.values()].sort((a, b) => a.id - b.id).map((m) => ({ ...m }));
   }
 }
 

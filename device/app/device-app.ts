@@ -67,6 +67,9 @@ export class DeviceApp {
   private readonly stats: DeviceStats;
   private readonly ota: DeviceOta | undefined;
   private healthTimer: TimerHandle | undefined;
+  /** Built once: a sample is published every interval for the life of the device. */
+  private readonly telemetryTopic: string;
+  private readonly telemetryOptions: { qos: 0 | 1 | 2 };
   /** Clock time of start(): uptime counts from there (the constructor must not need the clock). */
   private startedAt = 0;
 
@@ -76,6 +79,8 @@ export class DeviceApp {
     this.config = config;
     this.onEvent = options.onEvent ?? (() => {});
     this.topics = new Topics(config.topicPrefix);
+    this.telemetryTopic = this.topics.telemetry(config.deviceId);
+    this.telemetryOptions = { qos: config.qos };
     this.sampleSeq = new SequenceCounter(platform.storage, 'seq');
     this.eventSeq = new SequenceCounter(platform.storage, 'eventSeq');
     this.session = new Session({
@@ -170,7 +175,7 @@ export class DeviceApp {
     this.stats.samples++;
     this.emit({ type: 'sample', sample });
     if (sample.temperature !== null || sample.lux !== null) this.ota?.onGoodReading();
-    this.session.publish(this.topics.telemetry(config.deviceId), payload, { qos: config.qos }, this.link.now());
+    this.session.publish(this.telemetryTopic, payload, this.telemetryOptions, this.link.now());
     this.link.flush();
   }
 

@@ -42,12 +42,18 @@ export class RealClock implements Clock {
       // early by performance.now(); a guest must never see its timer before its time.
       if (this.now() < at) return this.arm(handle, at, callback);
       this.timers.delete(handle);
+      let result: void | Promise<void>;
       try {
-        Promise.resolve(callback()).catch(this.onError);
+        result = callback();
       } catch (err) {
         this.onError(err);
+        return;
       }
-    }, Math.max(0, at - this.now()));
+      // Most callbacks are synchronous: no promise pair per timer for them.
+      if (result !== undefined) Promise.resolve(result).catch(this.onError);
+      // Whole milliseconds: Node keeps one list per distinct duration, and fractional ones gave
+      // nearly every timer of a fleet its own list in the timers' priority queue.
+    }, Math.max(0, Math.ceil(at - this.now())));
     this.timers.set(handle, t);
   }
 

@@ -23,6 +23,12 @@ export function digestWith(hash: HashFactory, bytes: Uint8Array): Uint8Array {
   return h.digest();
 }
 
+/** SHA-256 of `bytes` into out[at, at + 32). */
+function digestInto(hash: HashFactory, bytes: Uint8Array, out: Uint8Array, at: number): void {
+  if (hash.into) hash.into(bytes, out, at);
+  else out.set(digestWith(hash, bytes), at);
+}
+
 export function chunkCount(size: number, chunkSize: number): number {
   return Math.ceil(size / chunkSize);
 }
@@ -30,7 +36,7 @@ export function chunkCount(size: number, chunkSize: number): number {
 export function buildChunkTable(payload: Uint8Array, chunkSize: number, hash: HashFactory = pureHash): Uint8Array {
   const n = chunkCount(payload.length, chunkSize);
   const table = new Uint8Array(n * 32);
-  for (let i = 0; i < n; i++) table.set(digestWith(hash, payload.subarray(i * chunkSize, (i + 1) * chunkSize)), i * 32);
+  for (let i = 0; i < n; i++) digestInto(hash, payload.subarray(i * chunkSize, (i + 1) * chunkSize), table, i * 32);
   return table;
 }
 
@@ -96,11 +102,17 @@ class PayloadPass {
   private chunkHave = 0;
   received = 0;
 
+  /**
+   * Chunk `index`'s digest is written into `digests` at `slot(index)` (the table itself when
+   * packing, a 32-byte scratch when checking), then `onChunk` is told where.
+   */
   constructor(
     private readonly size: number,
     private readonly chunkSize: number | undefined,
     private readonly hash: HashFactory,
-    private readonly onChunk: (index: number, digest: Uint8Array) => void,
+    private readonly digests: Uint8Array,
+    private readonly slot: (index: number) => number,
+    private readonly onChunk: (index: number, at: number) => void,
   ) {
     this.whole = hash();
     const shared = typeof this.whole.copy === 'function';
@@ -144,16 +156,20 @@ class PayloadPass {
       i += take;
       const last = this.received === this.size && i === bytes.length;
       if (this.chunkHave === 0 && (take === cs || last)) {
-        this.onChunk(this.chunkIndex++, digestWith(this.hash, piece)); // a whole chunk in one piece
+        // A whole chunk in one piece.
+        const at = this.slot(this.chunkIndex);
+        digestInto(this.hash, piece, this.digests, at);
+        this.onChunk(this.chunkIndex++, at);
         continue;
       }
       (this.chunk ??= this.hash()).update(piece);
       this.chunkHave += take;
       if (this.chunkHave === cs || last) {
-        const d = this.chunk.digest();
+        const at = this.slot(this.chunkIndex);
+        this.digests.set(this.chunk.digest(), at);
         this.chunk = undefined;
         this.chunkHave = 0;
-        this.onChunk(this.chunkIndex++, d);
+        this.onChunk(this.chunkIndex++, at);
       }
     }
   }
@@ -171,7 +187,8 @@ export class PayloadChecker {
     table: Uint8Array,
     hash: HashFactory = pureHash,
   ) {
-    this.pass = new PayloadPass(manifest.size, manifest.chunkSize, hash, (index, d) => {
+    const d = new Uint8Array(32);
+    this.pass = new PayloadPass(manifest.size, manifest.chunkSize, hash, d, () => 0, (index) => {
       const at = index * 32;
       for (let k = 0; k < 32; k++) {
         if (d[k] !== table[at + k]) throw new OtaError('chunk', `chunk ${index} does not match its digest`);
@@ -207,7 +224,7 @@ export class PayloadChecker {
  */
 export function digestPayload(payload: Uint8Array, chunkSize: number, hash: HashFactory = pureHash): { info: EspImageInfo; sha256: Uint8Array; table: Uint8Array } {
   const table = new Uint8Array(chunkSize > 0 ? chunkCount(payload.length, chunkSize) * 32 : 0);
-  const pass = new PayloadPass(payload.length, chunkSize > 0 ? chunkSize : undefined, hash, (index, d) => table.set(d, index * 32));
+  const pass = new PayloadPass(payload.length, chunkSize > 0 ? chunkSize : undefined, hash, table, (index) => index * 32, () => {});
   pass.push(payload);
   if (pass.espError) throw pass.espError;
   return { info: pass.esp.finish(), sha256: pass.digest(), table };

@@ -134,5 +134,12 @@ export interface Hash {
   copy?(): Hash;
 }
 
-/** Makes a fresh Hash; `once`, where present, digests one whole buffer faster than update + digest. */
-export type HashFactory = (() => Hash) & { once?: (bytes: Uint8Array) => Uint8Array };
+/**
+ * Makes a fresh Hash; `once`, where present, digests one whole buffer faster than update + digest;
+ * `into` writes that digest into out[at, at + 32) without a new array per digest (a chunk table
+ * is hundreds of them, and on the host the allocation cost more than an eighth of the hashing).
+ */
+export type HashFactory = (() => Hash) & {
+  once?: (bytes: Uint8Array) => Uint8Array;
+  into?: (bytes: Uint8Array, out: Uint8Array, at: number) => void;
+};

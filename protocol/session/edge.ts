@@ -22,6 +22,8 @@ export interface EdgeIo {
 export class SessionEdge {
   private timer: unknown;
   private armed = false;
+  /** When the armed timer is due, on the io clock. */
+  private armedFor = 0;
   private stopped = false;
 
   constructor(
@@ -67,17 +69,31 @@ export class SessionEdge {
     this.cancelTimer();
   }
 
+  /**
+   * Keeps an armed timer that is due no later than the new deadline: the session's deadline moves
+   * on every packet sent (keepalive), and re-arming a platform timer for each one was a large part
+   * of a simulated device's CPU. A timer that fires early finds nothing due in `tick`, and the
+   * flush after it arms the real deadline.
+   */
   private schedule(deadline: number | undefined): void {
+    if (deadline === undefined || this.stopped) {
+      this.cancelTimer();
+      return;
+    }
+    if (this.armed && this.armedFor <= deadline) return;
     this.cancelTimer();
-    if (deadline === undefined || this.stopped) return;
-    const delay = Math.max(0, deadline - this.io.now());
+    const now = this.io.now();
+    const delay = Math.ceil(Math.max(0, deadline - now));
     this.armed = true;
-    this.timer = this.io.setTimer(() => {
-      this.armed = false;
-      this.session.tick(this.io.now());
-      this.flush();
-    }, Math.ceil(delay));
+    this.armedFor = now + delay;
+    this.timer = this.io.setTimer(this.fire, delay);
   }
+
+  private readonly fire = (): void => {
+    this.armed = false;
+    this.session.tick(this.io.now());
+    this.flush();
+  };
 
   private cancelTimer(): void {
     if (this.armed) this.io.clearTimer(this.timer);

@@ -307,7 +307,7 @@ export class Session {
 
   /** Moves queued messages onto the wire while the window has room. Order is kept. */
   private pump(now: number): void {
-    if (this.st !== 'connected' && this.st !== 'closing') return;
+    if ((this.st !== 'connected' && this.st !== 'closing') || this.outbox.length === 0) return;
     const { packets, sentQos0 } = this.inflight.fill();
     for (const packet of packets) this.write(packet, now);
     for (const m of sentQos0) this.events.push({ type: 'delivered', id: m.id, topic: m.topic, qos: 0 });
