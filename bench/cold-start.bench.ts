@@ -20,7 +20,7 @@ function wallMs(args: string[], env: NodeJS.ProcessEnv = process.env): number {
 }
 
 export default async function (): Promise<BenchRow[]> {
-  execFileSync(process.execPath, [resolve(ROOT, 'bin/dist.js'), '--quiet'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [resolve(ROOT, 'bin/dist.js'), '--quiet', '--no-types'], { stdio: 'inherit' });
   const fromSource = { ...process.env, CANOPY_FROM_SOURCE: '1' };
   const runs = { node: [] as number[], help: [] as number[], sim: [] as number[], tsx: [] as number[] };
   wallMs([CLI, '--help']); // the first run after a build reads the files from disk

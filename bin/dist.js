@@ -10,7 +10,8 @@
 // build gives every module its own source URL: `import.meta.url` becomes the URL of the .ts file it
 // was written in, computed from the chunk's own URL at run time, so dist/ keeps working wherever
 // the package is installed.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +21,7 @@ export const distDir = join(root, 'dist');
 /** The package's entry points (package.json `exports` and `bin` point at dist/NAME.js). */
 export const ENTRIES = {
   main: 'cli/main.ts',
-  transport: 'host/transport.ts',
+  transport: 'host/transport-api.ts',
   telemetry: 'protocol/telemetry.ts',
   ota: 'ota/api.ts',
 };
@@ -74,10 +75,32 @@ function sourceUrlPlugin() {
 }
 
 /**
- * Builds dist/ (into a fresh folder, then swapped in, so a concurrent `canopy` sees the old dist, none,
- * or the new one, never half of one). Returns the build's milliseconds and its input count.
+ * The typings of the exports (tsconfig.types.json) into `out`. protocol/ imports without an extension
+ * (module names for XS and mcconfig) and host code with `.ts`; a consumer's TypeScript on
+ * `moduleResolution: nodenext` accepts neither from a .d.ts, so every relative specifier becomes `.js`.
  */
-export async function buildDist(dir = distDir) {
+function buildTypes(out) {
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.types.json'), '--outDir', out], { cwd: root, stdio: 'inherit' });
+  const rewrite = (dir) => {
+    for (const name of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, name.name);
+      if (name.isDirectory()) rewrite(path);
+      else if (name.name.endsWith('.d.ts')) {
+        const text = readFileSync(path, 'utf8').replace(/((?:from|import)\s*\(?\s*)(['"])(\.\.?\/[^'"]*?)(\.ts|\.js)?\2/g, (_, lead, q, spec) => `${lead}${q}${spec}.js${q}`);
+        writeFileSync(path, text);
+      }
+    }
+  };
+  rewrite(out);
+}
+
+/**
+ * Builds dist/ (into a fresh folder, then swapped in, so a concurrent `canopy` sees the old dist, none,
+ * or the new one, never half of one). With `types`, also dist/types (the package's typings, from
+ * tsc: seconds, so the test suite's build keeps the typings it finds instead).
+ * Returns the build's milliseconds and its input count.
+ */
+export async function buildDist(dir = distDir, { types = true } = {}) {
   const { build } = await import('esbuild');
   const startedAt = Date.now();
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -102,6 +125,8 @@ export async function buildDist(dir = distDir) {
     });
     const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.startsWith('node_modules/')).sort();
     writeFileSync(join(tmp, STAMP), JSON.stringify({ startedAt, inputs }) + '\n');
+    if (types) buildTypes(join(tmp, 'types'));
+    else if (existsSync(join(dir, 'types'))) renameSync(join(dir, 'types'), join(tmp, 'types'));
     const old = `${dir}.old-${process.pid}`;
     if (existsSync(dir)) renameSync(dir, old);
     renameSync(tmp, dir);
@@ -113,10 +138,10 @@ export async function buildDist(dir = distDir) {
   }
 }
 
-// `node bin/dist.js`: the package's build step (npm run build, prepare, prepack).
+// `node bin/dist.js [--no-types] [--quiet]`: the package's build step (npm run build, prepare, prepack).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
-    const { ms, inputs } = await buildDist();
+    const { ms, inputs } = await buildDist(distDir, { types: !process.argv.includes('--no-types') });
     if (!process.argv.includes('--quiet')) console.error(`dist/: ${inputs} sources compiled in ${ms} ms`);
   } catch (err) {
     console.error(`dist/ build failed: ${err.message}`);

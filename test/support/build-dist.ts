@@ -5,5 +5,5 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 export default function setup(): void {
-  execFileSync(process.execPath, [join(import.meta.dirname, '../../bin/dist.js'), '--quiet'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(import.meta.dirname, '../../bin/dist.js'), '--quiet', '--no-types'], { stdio: 'inherit' });
 }
