@@ -2,7 +2,7 @@
 // "broker restart" in tests and in the simulator keeps sessions and QoS state as a real
 // persistent broker would.
 import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes } from 'aedes';
+import type { Aedes } from 'aedes';
 import memoryPersistence from 'aedes-persistence';
 
 export interface EmbeddedBrokerOptions {
@@ -44,6 +44,9 @@ export class EmbeddedBroker {
 
   async start(): Promise<this> {
     if (this.server) return this;
+    // aedes is loaded when a broker starts, not with this module: a verb that can embed one
+    // (`canopy sim`) does not pay ~80 ms for it on `--help` or with --broker (issue 12: cold start).
+    const { Aedes } = await import('aedes');
     const aedes = new Aedes({ persistence: this.persistence });
     await aedes.listen();
     const server = createServer((socket) => {

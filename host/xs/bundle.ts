@@ -4,7 +4,7 @@
 
 import { builtinModules } from 'node:module';
 import { relative } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 
 export interface XsBundleOptions {
   minify?: boolean;
@@ -33,6 +33,8 @@ export async function bundleForXs(entry: string, options: XsBundleOptions = {}):
 export type XsEntry = { entry: string } | { source: string; resolveDir: string; sourcefile?: string };
 
 export async function buildXsBundle(from: XsEntry, options: XsBundleOptions = {}): Promise<XsBundle> {
+  // Loaded when a bundle is built: a CLI verb that only imports this module does not pay for esbuild.
+  const { build } = await import('esbuild');
   const result = await build({
     ...('entry' in from
       ? { entryPoints: [from.entry] }

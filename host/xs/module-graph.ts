@@ -4,7 +4,7 @@
 // can type-check and bundle and still abort at boot on the device; checkModuleGraph says where.
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { transformSync } from 'esbuild';
+import { createRequire } from 'node:module';
 import { readManifestModules, type ManifestModules, type XsPlatform } from './manifest.ts';
 import { sdkModulesFor } from './sdk-modules.ts';
 
@@ -72,10 +72,15 @@ export function importSpecifiers(js: string): string[] {
 export function compileModule(file: string): { js: string; specifiers: string[] } {
   const source = readFileSync(file, 'utf8');
   const js = file.endsWith('.ts')
-    ? transformSync(source, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: file }).code
+    ? esbuild().transformSync(source, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: file }).code
     : source;
   return { js, specifiers: importSpecifiers(js) };
 }
+
+// esbuild is loaded on the first compile, not with this module: `canopy sim --help` and the
+// V8 engine import the XS driver without compiling anything (issue 12: cold start).
+let loaded: typeof import('esbuild') | undefined;
+const esbuild = () => (loaded ??= createRequire(import.meta.url)('esbuild') as typeof import('esbuild'));
 
 /** Reads and compiles every module that a build of `manifestPath` for `platform` contains. */
 export function loadModuleGraph(manifestPath: string, platform: XsPlatform): ModuleGraph {
