@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
 export interface Asset {
@@ -14,7 +15,7 @@ export interface Asset {
   body: Buffer;
 }
 
-const WEB = join(import.meta.dirname, 'web');
+const WEB = fileURLToPath(new URL('./web', import.meta.url));
 const require = createRequire(import.meta.url);
 const modulePath = (spec: string) => require.resolve(spec);
 const pkgDir = (name: string) => dirname(modulePath(`${name}/package.json`));
