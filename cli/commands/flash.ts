@@ -1,13 +1,12 @@
 // `canopy flash`: put a build on a board over USB serial with esptool-js.
-import { SerialPort } from 'serialport';
 import type { Command } from '../command.ts';
 import { FlashError } from '../../host/flash/errors.ts';
-import { flashPlan, type FlashReport } from '../../host/flash/flasher.ts';
+import type { FlashReport } from '../../host/flash/flasher.ts';
 import { verifyOtaPackage, type OtaPayloadStep } from '../../host/flash/ota-input.ts';
 import { addNvsImage, parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../../host/flash/plan.ts';
 import { pickPort, type PortListing } from '../../host/flash/ports.ts';
 import { progressLine, summaryLines } from '../../host/flash/progress.ts';
-import { WebSerialPort, type SerialBinding } from '../../host/flash/web-serial.ts';
+import type { WebSerialPort, SerialBinding } from '../../host/flash/web-serial.ts';
 import { intFlag, parse, UsageError, verb } from '../flags.ts';
 import { errorLine, resultLine } from '../output.ts';
 
@@ -63,7 +62,8 @@ const consoleIo = (): FlashIo => ({
 });
 
 export async function listPorts(binding?: SerialBinding): Promise<PortListing[]> {
-  const list = binding ? (binding as { list(): Promise<PortListing[]> }).list() : SerialPort.list();
+  // serialport and esptool-js load when a port is used, not for `canopy flash --help` (cold start).
+  const list = binding ? (binding as { list(): Promise<PortListing[]> }).list() : (await import('serialport')).SerialPort.list();
   return (await list).map((p) => ({ path: p.path, vendorId: p.vendorId, productId: p.productId, manufacturer: p.manufacturer }));
 }
 
@@ -73,6 +73,7 @@ export async function choosePort(flag: string | undefined, io: FlashIo): Promise
   const ports = await listPorts(io.binding).catch(() => [] as PortListing[]);
   const listing = named ? (ports.find((p) => p.path === named) ?? { path: named }) : pickPort(ports);
   const id = (s?: string) => (s ? parseInt(s, 16) : undefined);
+  const { WebSerialPort } = await import('../../host/flash/web-serial.ts');
   return new WebSerialPort(listing.path, { usbVendorId: id(listing.vendorId), usbProductId: id(listing.productId) }, io.binding);
 }
 
@@ -101,6 +102,7 @@ export async function runFlash(args: string[], io: FlashIo = consoleIo()): Promi
     const port = await choosePort(values.port, io);
     if (!json) io.err(`flashing ${plan.entries.length} file(s) from ${plan.source} through ${port.path}\n`);
     let current = -1;
+    const { flashPlan } = await import('../../host/flash/flasher.ts');
     const report: FlashReport = await flashPlan(plan, {
       port,
       baud,

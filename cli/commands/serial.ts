@@ -1,6 +1,5 @@
 // `canopy serial`: a serial monitor for device logs.
 import type { Command } from '../command.ts';
-import { monitorPort } from '../../host/serial/monitor.ts';
 import { intFlag, parse, verb } from '../flags.ts';
 import { choosePort, type FlashIo } from './flash.ts';
 
@@ -20,6 +19,8 @@ export async function runSerial(args: string[], io: Omit<FlashIo, 'tty'>, signal
   const { values } = parse(spec, args);
   const port = await choosePort(values.port, { ...io, tty: false });
   const baud = intFlag('baud', values.baud, 115200, 300, 5_000_000);
+  // serialport loads when a port is opened, not for `canopy serial --help` (cold start).
+  const { monitorPort } = await import('../../host/serial/monitor.ts');
   const end = await monitorPort({
     path: port.path,
     baud,
