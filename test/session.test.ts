@@ -324,6 +324,24 @@ describe('Session: outbox bounds', () => {
     expect(b.take().map((p) => `${p.topic}=${text(p.payload)}`)).toEqual(['b=1', 'a=2']);
   });
 
+  it('latest-per-topic follows messages leaving and rejoining the queue (take, unshift, overflow)', () => {
+    const o = new Outbox({ policy: 'latest-per-topic', maxMessages: 3 });
+    const msg = (topic: string, v: string) => ({ topic, payload: bytes(v), qos: 1 as const, retain: false });
+    o.add(msg('a', '1'));
+    const taken = o.take()!; // in flight: no longer queued, so a new 'a' supersedes nothing
+    expect(o.add(msg('a', '2')).dropped).toEqual([]);
+    o.unshift(taken); // put back: both 'a' are queued now, and the next 'a' supersedes both
+    expect(o.add(msg('a', '3')).dropped.map((d) => d.reason)).toEqual(['superseded', 'superseded']);
+    o.add(msg('b', '1'));
+    o.add(msg('c', '1'));
+    expect(o.add(msg('d', '1')).dropped.map((d) => `${d.message.topic}:${d.reason}`)).toEqual(['a:overflow']);
+    expect(o.add(msg('a', '4')).dropped.map((d) => `${d.message.topic}:${d.reason}`)).toEqual(['b:overflow']); // the overflowed 'a' is gone
+    const left: string[] = [];
+    for (let m = o.take(); m; m = o.take()) left.push(`${m.topic}=${text(m.payload)}`);
+    expect(left).toEqual(['c=1', 'd=1', 'a=4']);
+    expect(o.bytes).toBe(0);
+  });
+
   it('bounds by bytes too', () => {
     const outbox = new Outbox({ maxBytes: 100 });
     const b = setup({ outbox });

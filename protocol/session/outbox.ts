@@ -49,6 +49,9 @@ export class Outbox {
   private readonly store: OutboxStore | undefined;
   private queue: OutboundMessage[] = [];
   private queuedBytes = 0;
+  /** latest-per-topic only: queued messages per topic, so an add scans the queue only when its
+   * topic is queued (a burst of 14,000 distinct topics was quadratic and stalled the bridge). */
+  private readonly perTopic: Map<string, number> | undefined;
   private nextId = 1;
 
   constructor(options: OutboxOptions = {}) {
@@ -56,6 +59,7 @@ export class Outbox {
     this.maxBytes = options.maxBytes ?? 256 * 1024;
     this.policy = options.policy ?? 'drop-oldest';
     this.store = options.store;
+    this.perTopic = this.policy === 'latest-per-topic' ? new Map() : undefined;
     if (!(this.maxMessages >= 1) || !(this.maxBytes >= 1)) throw new RangeError('outbox bounds must be at least 1');
   }
 
@@ -71,7 +75,7 @@ export class Outbox {
       if (m.packetId !== undefined) inflight.push(m);
       else {
         this.queue.push(m);
-        this.queuedBytes += sizeOf(m);
+        this.counted(m, 1);
       }
     }
     return inflight;
@@ -85,7 +89,7 @@ export class Outbox {
     }
     const m: OutboundMessage = { ...message, id: this.nextId++ };
     const dropped: Dropped[] = [];
-    if (this.policy === 'latest-per-topic') {
+    if (this.perTopic?.has(m.topic)) {
       for (let i = this.queue.length - 1; i >= 0; i--) {
         if (this.queue[i].topic === m.topic) dropped.push({ message: this.removeAt(i), reason: 'superseded' });
       }
@@ -94,7 +98,7 @@ export class Outbox {
       dropped.push({ message: this.removeAt(0), reason: 'overflow' });
     }
     this.queue.push(m);
-    this.queuedBytes += sizeOf(m);
+    this.counted(m, 1);
     this.persist(m);
     return { message: m, dropped };
   }
@@ -102,7 +106,7 @@ export class Outbox {
   /** Puts a message back at the head (a transient birth, or one taken but not sent). */
   unshift(m: OutboundMessage): void {
     this.queue.unshift(m);
-    this.queuedBytes += sizeOf(m);
+    this.counted(m, 1);
   }
 
   peek(): OutboundMessage | undefined {
@@ -112,7 +116,7 @@ export class Outbox {
   /** Takes the head to go in flight; it stays in the store until `complete`. */
   take(): OutboundMessage | undefined {
     const m = this.queue.shift();
-    if (m) this.queuedBytes -= sizeOf(m);
+    if (m) this.counted(m, -1);
     return m;
   }
 
@@ -136,9 +140,18 @@ export class Outbox {
 
   private removeAt(i: number): OutboundMessage {
     const [m] = this.queue.splice(i, 1);
-    this.queuedBytes -= sizeOf(m);
+    this.counted(m, -1);
     this.complete(m);
     return m;
+  }
+
+  /** Keeps the byte total (and, for latest-per-topic, the per-topic count) as m joins or leaves. */
+  private counted(m: OutboundMessage, sign: 1 | -1): void {
+    this.queuedBytes += sign * sizeOf(m);
+    if (!this.perTopic) return;
+    const n = (this.perTopic.get(m.topic) ?? 0) + sign;
+    if (n > 0) this.perTopic.set(m.topic, n);
+    else this.perTopic.delete(m.topic);
   }
 
   private persist(m: OutboundMessage): void {
