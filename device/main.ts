@@ -15,6 +15,7 @@ import trustStore from 'device/trust';
 import { sha256Hash, signatureVerifier } from 'canopy/crypto';
 import { otaOptionsFromConfig, type DeviceOtaOptions } from 'device/app/device-ota';
 import { DeviceApp } from 'device/app/device-app';
+import { sensorNodeApp } from 'device/sensor-node/app';
 import { ConfigError, objectSource, resolveConfig } from 'device/config';
 import { moddableClock } from 'device/platform/moddable/clock';
 import { preferenceStorage } from 'device/platform/moddable/storage';
@@ -67,7 +68,6 @@ function boot(): void {
   const platform: DevicePlatform = {
     clock: moddableClock,
     network: createNetwork({ ssid: settings.wifi.ssid, password: settings.wifi.password, sntpHost: typeof config.sntp === 'string' ? config.sntp : undefined }),
-    sensors: createSensors(settings, moddableClock),
     storage: preferenceStorage,
     outboxStore,
     // The Outbox never holds more than the flash ring can keep, lost acks included.
@@ -86,6 +86,7 @@ function boot(): void {
   const app = new DeviceApp({
     platform,
     config: settings,
+    app: sensorNodeApp(createSensors(settings, moddableClock)),
     ota,
     onEvent: (e) => {
       if (e.type === 'link') log('info', `link ${e.state}: ${e.detail}`);

@@ -3,7 +3,8 @@
 // stream and the scenario assertions. Used by `canopy sim` and `canopy monitor`.
 import { EventEmitter } from 'node:events';
 import { Session, type SessionEvent } from '../protocol/session/session.ts';
-import { decodeMotionEvent, decodeSample, type MotionEvent, type Sample } from '../protocol/telemetry.ts';
+import { decodeMotionEvent, decodeSample, SENSOR_NODE_TELEMETRY, type MotionEvent, type Sample } from '../protocol/telemetry.ts';
+import { schemaIdOfPayload, TelemetryDecoder, type Telemetry, type TelemetryRecord } from '../protocol/telemetry-schema.ts';
 import { Topics } from '../protocol/topics.ts';
 import { utf8Decode } from '../protocol/utf8.ts';
 import { SessionDriver, type TlsFiles } from '../host/transport.ts';
@@ -11,6 +12,8 @@ import type { NetActivity } from '../host/device-socket.ts';
 
 export type Observation =
   | { kind: 'telemetry'; device: string; at: number; sample: Sample; dup: boolean }
+  /** A sample of an app's own declared telemetry (any schema but the sensor-node's). */
+  | { kind: 'record'; device: string; at: number; schema: number; app: string; record: TelemetryRecord; dup: boolean }
   | { kind: 'motion'; device: string; at: number; event: MotionEvent }
   | { kind: 'status'; device: string; at: number; status: string; retained: boolean }
   | { kind: 'decode-error'; device: string; at: number; topic: string; message: string };
@@ -40,6 +43,8 @@ export interface ObserverOptions {
   tls?: TlsFiles;
   /** Where session events count as network activity (the simulator run's). */
   activity?: NetActivity;
+  /** Telemetry declarations of the apps in the fleet, besides the sensor-node's (decoded by their schema id). */
+  telemetry?: readonly Telemetry[];
 }
 
 export class FleetObserver extends EventEmitter {
@@ -49,12 +54,14 @@ export class FleetObserver extends EventEmitter {
   readonly driver: SessionDriver;
   private readonly now: () => number;
   private readonly activity: NetActivity | undefined;
+  private readonly decoder: TelemetryDecoder;
 
   constructor(options: ObserverOptions) {
     super();
     this.topics = new Topics(options.topicPrefix ?? 'canopy');
     this.now = options.now ?? (() => performance.now());
     this.activity = options.activity;
+    this.decoder = new TelemetryDecoder([SENSOR_NODE_TELEMETRY, ...(options.telemetry ?? [])]);
     const session = new Session({
       clientId: options.clientId ?? `canopy-monitor-${Math.floor(Math.random() * 1e9).toString(36)}`,
       // Persistent, so a broker restart in the middle of a run loses nothing we were sent.
@@ -115,7 +122,11 @@ export class FleetObserver extends EventEmitter {
     const row = this.row(device);
     let o: Observation | undefined;
     try {
-      if (parsed.kind === 'telemetry') {
+      if (parsed.kind === 'telemetry' && schemaIdOfPayload(e.payload) !== undefined) {
+        const { schema, record } = this.decoder.decode(e.payload);
+        row.lastSeq = record.seq;
+        o = { kind: 'record', device, at, schema: schema.id, app: schema.declaration.name, record, dup: e.dup };
+      } else if (parsed.kind === 'telemetry') {
         const sample = decodeSample(e.payload);
         row.temperature = sample.temperature;
         row.humidity = sample.humidity;

@@ -11,7 +11,8 @@ import { Ldr } from 'device/drivers/ldr';
 import { Pir } from 'device/drivers/pir';
 import type { DigitalClass, AnalogClass, I2CClass } from 'device/drivers/io';
 import type { DeviceConfig } from 'device/config';
-import type { DeviceClock, DeviceSensors } from 'device/platform/types';
+import type { DeviceClock } from 'device/platform/types';
+import type { SensorNodeSensors } from 'device/sensor-node/app';
 
 function open<T>(what: string, make: () => T): T | undefined {
   try {
@@ -22,7 +23,7 @@ function open<T>(what: string, make: () => T): T | undefined {
   }
 }
 
-export function createSensors(config: DeviceConfig, clock: DeviceClock): DeviceSensors {
+export function createSensors(config: DeviceConfig, clock: DeviceClock): SensorNodeSensors {
   const now = () => clock.now();
   const dht = open('DHT22', () => new Dht22({ sensor: { io: Dht22Capture, pin: config.pins.dht }, clock: now }));
   const bh1750 =
