@@ -44,6 +44,8 @@ export interface DeviceStorage {
   get(key: string): string | number | boolean | undefined;
   set(key: string, value: string | number | boolean): void;
   delete(key: string): void;
+  /** A byte value (an NVS blob: the TLS certificate and key); absent where the store has none. */
+  getBytes?(key: string): ArrayBuffer | undefined;
 }
 
 /**

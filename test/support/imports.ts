@@ -8,8 +8,8 @@ import ts from 'typescript';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-/** Lowest first; a file may import its own layer or one with a lower rank. sim, ota, ident and fleet share a rank but not each other. */
-export const LAYERS: Record<string, number> = { protocol: 0, device: 1, host: 2, sim: 3, ota: 3, ident: 3, fleet: 3, cli: 4, bench: 5, test: 5, bin: 6 };
+/** Lowest first; a file may import its own layer or one with a lower rank. sim, ota, ident and fleet share a rank but not each other; examples/ (apps on the device SDK) sits beside host/, importing neither way. */
+export const LAYERS: Record<string, number> = { protocol: 0, device: 1, examples: 2, host: 2, sim: 3, ota: 3, ident: 3, fleet: 3, cli: 4, bench: 5, test: 5, bin: 6 };
 
 export interface ImportEdge {
   from: string;
