@@ -1,6 +1,8 @@
 // examples/greenhouse's app on the host: its declared telemetry, the rule driving the relay from
 // a sample, and the set-output command. The same app runs on the real SDK in
 // test/moddable/greenhouse.test.ts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { greenhouseApp, greenhouseSettings } from '../examples/greenhouse/app.ts';
 import { GREENHOUSE_TELEMETRY } from '../examples/greenhouse/telemetry.ts';
@@ -44,6 +46,12 @@ describe('examples/greenhouse', () => {
     expect(GREENHOUSE_TELEMETRY.declaration.fields.map((f) => f.name)).toEqual(['temperature', 'humidity', 'lux', 'fan', 'manual']);
     // 1 (array) + 3 (schema id) + 5 + 5 (seq, ts) + 3 + 3 + 3 + 1 + 1.
     expect(GREENHOUSE_TELEMETRY.maxBytes).toBe(25);
+  });
+
+  it('docs/sdk.md holds the CDDL generated from its declaration', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'sdk.md'), 'utf8');
+    const block = /<!-- cddl:greenhouse -->\n```cddl\n([\s\S]*?)\n```\n<!-- \/cddl:greenhouse -->/.exec(doc);
+    expect(block?.[1], 'regenerate the block with GREENHOUSE_TELEMETRY.cddl()').toBe(GREENHOUSE_TELEMETRY.cddl());
   });
 
   it('the rule turns the fan on above 28 °C and reports it at once, off below 26 °C after the minimum time', () => {
