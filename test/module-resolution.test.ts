@@ -120,8 +120,13 @@ describe('XS module resolution', () => {
 describe('preload', () => {
   // mcconfig 8.2.3's filterPreload matches a wildcard against .js modules only: a .ts module is
   // preloaded only when named, so a wildcard preload entry silently preloads nothing.
-  it.each(['esp32', 'lin'] as const)('names every Canopy module of the %s build one by one, but those that must load at run time', (platform) => {
-    const m = readManifestModules(manifest, platform);
+  it.each([
+    ['esp32', 'manifest.json'],
+    ['lin', 'manifest.json'],
+    ['esp32', 'examples/greenhouse/manifest.json'],
+    ['lin', 'examples/greenhouse/manifest.json'],
+  ] as const)('names every Canopy module of the %s build of %s one by one, but those that must load at run time', (platform, file) => {
+    const m = readManifestModules(join(root, file), platform);
     expect(m.preload.filter((p) => p.includes('*'))).toEqual([]);
     const ours = [...m.modules.keys()].filter((name) => !(name in NOT_PRELOADED[platform]));
     expect(ours.filter((name) => !m.preload.includes(name))).toEqual([]);
