@@ -159,3 +159,92 @@ export function resolveConfig(base: ConfigSource, overrides?: ConfigSource): Dev
 export function objectSource(o: Record<string, unknown>): ConfigSource {
   return { get: (key) => o[key] };
 }
+
+/**
+ * An app's own settings (pins, set points): the per-device value in storage first, then the
+ * manifest's config. The SDK's own keys go through resolveConfig, which lets storage override only
+ * the OVERRIDABLE ones; firmwareVersion and the Wi-Fi credentials are never read from storage.
+ */
+export function layeredSource(storage: ConfigSource | undefined, base: ConfigSource): ConfigSource {
+  return {
+    get(key) {
+      if (key === 'firmwareVersion' || key === 'ssid' || key === 'password') return base.get(key);
+      const v = storage?.get(key);
+      return v !== undefined ? v : base.get(key);
+    },
+  };
+}
+
+/** The NVS keys `canopy provision` writes that are not plain settings (docs/provisioning.md). */
+export const SECRET_KEYS = Object.freeze({ tlsCert: 'tlsCert', tlsKey: 'tlsKey', tlsCa: 'tlsCa', otaTrust: 'otaTrust' } as const);
+
+/** The device's TLS client identity and the broker's CA, DER, as provisioned in NVS. */
+export interface TlsIdentity {
+  /** Client certificate (CN = device id), DER. */
+  certificate?: ArrayBuffer;
+  /** Its private key, PKCS#8 DER. */
+  key?: ArrayBuffer;
+  /** The broker's CA certificate, DER; absent: the CA certificates compiled into the firmware. */
+  ca?: ArrayBuffer;
+}
+
+export interface DeviceSecrets {
+  tls: TlsIdentity;
+  /** The OTA trust store (JSON of `canopy ota pubkey`), replacing the compiled-in device/trust.ts. */
+  otaTrust?: unknown;
+}
+
+/** Storage that can also hand out byte values (NVS blobs, which `preference` reads as ArrayBuffer). */
+export interface SecretStorage {
+  get(key: string): unknown;
+  getBytes?(key: string): ArrayBuffer | undefined;
+}
+
+/**
+ * The secrets from storage, checked: a certificate needs its key (and the reverse), and a trust
+ * store must be JSON. Nothing here is ever logged; errors name the key, never its value.
+ */
+export function readSecrets(storage: SecretStorage | undefined): DeviceSecrets {
+  const bytes = (key: string): ArrayBuffer | undefined => {
+    const v = storage?.getBytes?.(key);
+    if (v === undefined) return undefined;
+    if (!(v instanceof ArrayBuffer) || v.byteLength === 0) throw new ConfigError(`${key} from storage must be DER bytes (an NVS blob)`);
+    return v;
+  };
+  const certificate = bytes(SECRET_KEYS.tlsCert);
+  const key = bytes(SECRET_KEYS.tlsKey);
+  if ((certificate === undefined) !== (key === undefined)) {
+    throw new ConfigError(`${certificate ? SECRET_KEYS.tlsCert : SECRET_KEYS.tlsKey} is provisioned without ${certificate ? SECRET_KEYS.tlsKey : SECRET_KEYS.tlsCert}: a client certificate needs its key`);
+  }
+  const ca = bytes(SECRET_KEYS.tlsCa);
+  const trust = storage?.get(SECRET_KEYS.otaTrust);
+  let otaTrust: unknown;
+  if (trust !== undefined && trust !== '') {
+    if (typeof trust !== 'string') throw new ConfigError(`${SECRET_KEYS.otaTrust} from storage must be a string (the JSON of canopy ota pubkey)`);
+    try {
+      otaTrust = JSON.parse(trust);
+    } catch {
+      throw new ConfigError(`${SECRET_KEYS.otaTrust} from storage is not JSON`);
+    }
+  }
+  const tls: TlsIdentity = {};
+  if (certificate) tls.certificate = certificate;
+  if (key) tls.key = key;
+  if (ca) tls.ca = ca;
+  return otaTrust === undefined ? { tls } : { tls, otaTrust };
+}
+
+/**
+ * The TLS socket's `secure` options for this identity (Moddable's ssl_cert takes each as DER):
+ * SNI, the broker CA when provisioned (else the CAs in the firmware's resources), and the client
+ * certificate and key for a broker that asks (mosquitto's require_certificate).
+ */
+export function tlsSecureOptions(host: string, identity: TlsIdentity | undefined): Record<string, unknown> {
+  const secure: Record<string, unknown> = { serverName: host };
+  if (identity?.ca) secure.certificate = identity.ca;
+  if (identity?.certificate && identity.key) {
+    secure.clientCertificates = [identity.certificate];
+    secure.clientKey = identity.key;
+  }
+  return secure;
+}

@@ -5,6 +5,7 @@
 // {op: 'start'}, and the app fetches its config and seed over "dev". Keeping load and start apart lets the host measure the code's own footprint.
 import { utf8Decode, utf8Encode } from '../protocol/utf8';
 import { DeviceApp } from './app/device-app';
+import { sensorNodeApp } from './sensor-node/app';
 import { objectSource, resolveConfig } from './config';
 import { callHost, registerChannel } from './platform/xs-bridge';
 import { createXsnapPlatform, hostUnixTime } from './platform/xsnap';
@@ -29,8 +30,9 @@ function report(event: unknown): void {
 function start(): void {
   if (app) throw new Error('the device app is already running');
   const boot = JSON.parse(utf8Decode(callHost('dev', utf8Encode('{"op":"config"}')))) as Boot;
+  const { sensors, ...services } = createXsnapPlatform(boot.seed, preferenceStorage);
   const platform: DevicePlatform = {
-    ...createXsnapPlatform(boot.seed, preferenceStorage),
+    ...services,
     // Ticks and timers as the firmware has them; wall time from the host (see hostUnixTime).
     clock: { ...moddableClock, unixTime: hostUnixTime },
     storage: preferenceStorage,
@@ -44,6 +46,7 @@ function start(): void {
   app = new DeviceApp({
     platform,
     config,
+    app: sensorNodeApp(sensors),
     ota,
     onEvent: (e) => {
       if (e.type === 'sample') report({ type: 'sample', seq: e.sample.seq, qos: config.qos });

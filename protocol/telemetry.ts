@@ -1,14 +1,35 @@
-// The telemetry wire format: one sample is a CBOR array whose positions are its keys, with
-// fixed-point integers. A map with integer keys would spend one byte per key (7 more), and a
-// full worst-case sample must fit in 24 bytes. Schema in docs/telemetry.md; golden vectors in
+// The built-in sensor-node app's telemetry: its declaration (protocol/telemetry-schema.ts, the
+// one definition of the layout: the device encodes from it, the generic decoder reads by it, the
+// CDDL in docs/telemetry.md is generated from it), plus a hand-written encoder and fast decoder
+// for this one layout, the hot path of every fleet (issue 12), held byte-equal to the declared
+// ones by test/telemetry.test.ts. One sample is a CBOR array whose positions are its keys, with
+// fixed-point integers; a full worst-case sample fits in 24 bytes. Golden vectors in
 // test/telemetry.test.ts.
 import { decode, encode, type CborValue } from './cbor/index';
+import { Telemetry, TelemetryError, type TelemetryDeclaration } from './telemetry-schema';
+
+export { TelemetryError };
+
+/** The sensor-node layout. Deployed devices send it without an id: legacyId 1 (see telemetry-schema.ts). */
+export const SENSOR_NODE_DECLARATION: TelemetryDeclaration = {
+  name: 'sensor-node',
+  legacyId: 1,
+  fields: [
+    { name: 'temperature', type: 'int', unit: '°C', scale: 1, min: -40, max: 80, nullable: true, description: 'DHT22' },
+    { name: 'humidity', type: 'int', unit: '%RH', scale: 1, min: 0, max: 100, nullable: true, description: 'DHT22' },
+    { name: 'lux', type: 'int', unit: 'lx', min: 0, max: 65535, nullable: true, description: 'BH1750 or LDR' },
+    { name: 'motion', type: 'bool', description: 'PIR' },
+    { name: 'dhtErrors', type: 'int', min: 0, max: 65535, saturate: true, description: 'failed DHT reads since boot' },
+  ],
+};
+
+export const SENSOR_NODE_TELEMETRY = new Telemetry(SENSOR_NODE_DECLARATION);
 
 /**
  * The id of the sample layout below, reported in the device's info record (protocol/info.ts) so a
  * reader can tell which layout a device speaks. A new layout gets a new id, never a reused one.
  */
-export const SAMPLE_SCHEMA = 1;
+export const SAMPLE_SCHEMA = SENSOR_NODE_TELEMETRY.id;
 
 export interface Sample {
   /** Increases by one per sample and never goes back across reboots (it may skip ahead after one); 1..2^32-1, then wraps. */
@@ -31,10 +52,6 @@ export interface MotionEvent {
   ts: number;
   /** true when motion starts, false when it ends. */
   active: boolean;
-}
-
-export class TelemetryError extends Error {
-  override name = 'TelemetryError';
 }
 
 const U32 = 0xffffffff;
@@ -94,16 +111,7 @@ export function decodeSample(bytes: Uint8Array): Sample {
  * bytes this accepts, with the same value (test/telemetry.test.ts checks both on mutated bytes).
  */
 export function decodeSampleGeneric(bytes: Uint8Array): Sample {
-  const a = record(bytes, 7, 'sample');
-  return {
-    seq: readUint(a[0], 'seq', U32),
-    ts: readUint(a[1], 'ts', U32),
-    temperature: readFixed(a[2], 'temperature', -400, 800),
-    humidity: readFixed(a[3], 'humidity', 0, 1000),
-    lux: a[4] === null ? null : readUint(a[4], 'lux', 65535),
-    motion: readBool(a[5], 'motion'),
-    dhtErrors: readUint(a[6], 'dhtErrors', 65535),
-  };
+  return SENSOR_NODE_TELEMETRY.decode(bytes) as unknown as Sample;
 }
 
 // The hot path (every sample a fleet sends passes here): reads a well-formed sample straight from
@@ -231,10 +239,4 @@ function readUint(v: CborValue, field: string, max: number): number {
 function readBool(v: CborValue, field: string): boolean {
   if (typeof v !== 'boolean') throw new TelemetryError(`${field} must be a boolean`);
   return v;
-}
-
-function readFixed(v: CborValue, field: string, min: number, max: number): number | null {
-  if (v === null) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new TelemetryError(`${field} must be null or an integer ${min}..${max} tenths`);
-  return v / 10;
 }

@@ -3,7 +3,7 @@
 // warm-up), and DHT22 read failures at a configurable rate. Each device gets its own offsets
 // from the seed, so a fleet does not report in lockstep, and a run repeats exactly for a seed.
 import { seededRandom } from '../device/platform/random.ts';
-import type { ClimateReading } from '../device/platform/types.ts';
+import type { ClimateReading } from '../device/sensor-node/app.ts';
 import type { SensorSource } from './sim-device.ts';
 import type { Clock } from '../host/xs/timers.ts';
 

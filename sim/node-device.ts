@@ -2,6 +2,7 @@
 // sockets, the simulator's clock, the device's flash). For fleets larger than the XS engine's
 // one-process-per-device model allows.
 import { DeviceApp } from '../device/app/device-app.ts';
+import { sensorNodeApp } from '../device/sensor-node/app.ts';
 import { objectSource, resolveConfig } from '../device/config.ts';
 import { seededRandom, simulatedHealth } from '../device/platform/random.ts';
 import { bootReason } from '../device/app/reset-reason.ts';
@@ -81,13 +82,6 @@ export class NodeDevice implements SimDevice {
         },
         stop: () => {},
       },
-      sensors: {
-        climate: () => options.sensors.climate(),
-        light: () => options.sensors.light(),
-        motion: () => options.sensors.motion(),
-        onMotion: (callback) => (this.motionListener = callback),
-        close: () => (this.motionListener = undefined),
-      },
       storage,
       outboxStore: flash.outboxStore(),
       // A new seed per boot, as a real device's entropy would differ after a reset.
@@ -109,6 +103,13 @@ export class NodeDevice implements SimDevice {
     this.app = new DeviceApp({
       platform,
       config,
+      app: sensorNodeApp({
+        climate: () => options.sensors.climate(),
+        light: () => options.sensors.light(),
+        motion: () => options.sensors.motion(),
+        onMotion: (callback) => (this.motionListener = callback),
+        close: () => (this.motionListener = undefined),
+      }),
       ota,
       onEvent: (e) => {
         if (e.type === 'sample') options.onEvent?.({ type: 'sample', seq: e.sample.seq, qos: config.qos });

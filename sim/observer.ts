@@ -3,7 +3,8 @@
 // stream and the scenario assertions. Used by `canopy sim` and `canopy monitor`.
 import { EventEmitter } from 'node:events';
 import { Session, type SessionEvent } from '../protocol/session/session.ts';
-import { decodeMotionEvent, decodeSample, type MotionEvent, type Sample } from '../protocol/telemetry.ts';
+import { decodeMotionEvent, decodeSample, SENSOR_NODE_TELEMETRY, type MotionEvent, type Sample } from '../protocol/telemetry.ts';
+import { schemaIdOfPayload, TelemetryDecoder, type Telemetry, type TelemetryRecord } from '../protocol/telemetry-schema.ts';
 import { decodeHealth, decodeInfo } from '../protocol/info.ts';
 import { Topics, type ParsedTopic } from '../protocol/topics.ts';
 
@@ -16,6 +17,8 @@ import type { QoS } from '../protocol/mqtt/packets.ts';
 
 export type Observation =
   | { kind: 'telemetry'; device: string; at: number; sample: Sample; dup: boolean }
+  /** A sample of an app's own declared telemetry (any schema but the sensor-node's). */
+  | { kind: 'record'; device: string; at: number; schema: number; app: string; record: TelemetryRecord; dup: boolean }
   | { kind: 'motion'; device: string; at: number; event: MotionEvent }
   | { kind: 'status'; device: string; at: number; status: string; retained: boolean }
   | { kind: 'decode-error'; device: string; at: number; topic: string; message: string };
@@ -60,6 +63,8 @@ export interface ObserverOptions {
    * gains nothing from.
    */
   qos?: QoS;
+  /** Telemetry declarations of the apps in the fleet, besides the sensor-node's (decoded by their schema id). */
+  telemetry?: readonly Telemetry[];
 }
 
 export class FleetObserver extends EventEmitter {
@@ -71,6 +76,7 @@ export class FleetObserver extends EventEmitter {
   private readonly activity: NetActivity | undefined;
   private readonly qos: QoS;
   private readonly parsed = new Map<string, ParsedTopic | null>();
+  private readonly decoder: TelemetryDecoder;
 
   constructor(options: ObserverOptions) {
     super();
@@ -78,6 +84,7 @@ export class FleetObserver extends EventEmitter {
     this.now = options.now ?? (() => performance.now());
     this.activity = options.activity;
     this.qos = options.qos ?? 2;
+    this.decoder = new TelemetryDecoder([SENSOR_NODE_TELEMETRY, ...(options.telemetry ?? [])]);
     const session = new Session({
       clientId: options.clientId ?? `canopy-monitor-${Math.floor(Math.random() * 1e9).toString(36)}`,
       // Persistent, so a broker restart in the middle of a run loses nothing we were sent.
@@ -163,7 +170,12 @@ export class FleetObserver extends EventEmitter {
         } else row.intervalMs = decodeHealth(e.payload).intervalMs;
         return;
       }
-      if (parsed.kind === 'telemetry') {
+      if (parsed.kind === 'telemetry' && schemaIdOfPayload(e.payload) !== undefined) {
+        const { schema, record } = this.decoder.decode(e.payload);
+        row.lastSeq = record.seq;
+        row.lastSampleAt = at;
+        o = { kind: 'record', device, at, schema: schema.id, app: schema.declaration.name, record, dup: e.dup };
+      } else if (parsed.kind === 'telemetry') {
         const sample = decodeSample(e.payload);
         row.temperature = sample.temperature;
         row.humidity = sample.humidity;

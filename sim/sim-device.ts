@@ -3,7 +3,7 @@
 import type { OutboundMessage } from '../protocol/session/message.ts';
 import type { OutboxStore } from '../protocol/session/outbox.ts';
 import { decodeRecords, encodeRecord, type StoreRecord } from '../protocol/session/record.ts';
-import type { ClimateReading } from '../device/platform/types.ts';
+import type { ClimateReading } from '../device/sensor-node/app.ts';
 import { MemoryRecordStore, VirtualFlash } from './virtual-flash.ts';
 import type { Clock } from '../host/xs/timers.ts';
 import type { DeviceIdentity, NetActivity } from '../host/device-socket.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Bh1750 } from '../device/drivers/bh1750.ts';
+import { Bh1750 } from '../device/drivers/sensors/bh1750/bh1750.ts';
 import { scriptedI2CBus, ScriptedBh1750 } from './support/scripted-io.ts';
 
 const pins = { data: 21, clock: 22 };

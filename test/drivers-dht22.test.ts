@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeDht22, dht22Bytes, Dht22FrameError, DHT22_FRAME_PULSES, encodeDht22Bytes } from '../device/drivers/dht22-frame.ts';
-import { Dht22 } from '../device/drivers/dht22.ts';
+import { decodeDht22, dht22Bytes, Dht22FrameError, DHT22_FRAME_PULSES, encodeDht22Bytes } from '../device/drivers/sensors/dht22/dht22-frame.ts';
+import { Dht22 } from '../device/drivers/sensors/dht22/dht22.ts';
 import { SensorError } from '../device/drivers/errors.ts';
 import { dht22FrameBytes, dht22Pulses, scriptedDht22 } from './support/scripted-io.ts';
 

@@ -12,10 +12,10 @@ import type Analog from 'embedded:io/analog';
 import type I2C from 'embedded:io/i2c';
 import type Dht22Capture from 'device/native/dht22/dht22-capture';
 import type { AnalogClass, Dht22CaptureClass, DigitalClass, I2CClass } from '../device/drivers/io.ts';
-import type { Dht22Options } from '../device/drivers/dht22.ts';
-import type { Bh1750Options } from '../device/drivers/bh1750.ts';
-import type { LdrOptions } from '../device/drivers/ldr.ts';
-import type { PirOptions } from '../device/drivers/pir.ts';
+import type { Dht22Options } from '../device/drivers/sensors/dht22/dht22.ts';
+import type { Bh1750Options } from '../device/drivers/sensors/bh1750/bh1750.ts';
+import type { LdrOptions } from '../device/drivers/sensors/ldr/ldr.ts';
+import type { PirOptions } from '../device/drivers/sensors/pir/pir.ts';
 import { scriptedDigitalPins } from './support/scripted-io.ts';
 
 // Type-level: each Moddable class is accepted where a driver wants its IO class.

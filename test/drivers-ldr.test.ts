@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Ldr } from '../device/drivers/ldr.ts';
+import { Ldr } from '../device/drivers/sensors/ldr/ldr.ts';
 import { scriptedAnalogPins } from './support/scripted-io.ts';
 
 const FULL = 4095; // 12-bit ESP32 ADC

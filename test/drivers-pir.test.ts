@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pir, PIR_BLOCKED_MS } from '../device/drivers/pir.ts';
+import { Pir, PIR_BLOCKED_MS } from '../device/drivers/sensors/pir/pir.ts';
 import { scriptedDigitalPins } from './support/scripted-io.ts';
 
 const PIN = 27;

@@ -19,7 +19,7 @@ function check(root?: string) {
       return why ? [`${e.from}:${e.line} imports ${e.specifier} (${why})`] : [];
     }),
     cycles: cycles(edges).map((c) => c.join(' -> ')),
-    platform: files.filter((f) => /^(protocol|device)\//.test(f)).flatMap((f) => platformUses(f, root).map((u) => `${u.file}:${u.line} ${u.what}`)),
+    platform: files.filter((f) => /^(protocol|device|examples)\//.test(f)).flatMap((f) => platformUses(f, root).map((u) => `${u.file}:${u.line} ${u.what}`)),
   };
 }
 

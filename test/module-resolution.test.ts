@@ -21,7 +21,7 @@ afterAll(() => scratch.forEach((d) => rmSync(d, { recursive: true, force: true }
 function plantedCopy(file: string, edit: (source: string) => string): string {
   const dir = mkdtempSync(join(tmpdir(), 'canopy-modules-'));
   scratch.push(dir);
-  for (const part of ['manifest.json', 'protocol', 'device']) cpSync(join(root, part), join(dir, part), { recursive: true });
+  for (const part of ['manifest.json', 'manifest_sdk.json', 'protocol', 'device']) cpSync(join(root, part), join(dir, part), { recursive: true });
   writeFileSync(join(dir, file), edit(readFileSync(join(dir, file), 'utf8')));
   return join(dir, 'manifest.json');
 }
@@ -42,17 +42,30 @@ describe('XS module resolution', () => {
     expect(checkModuleGraph(graph).map((u) => describeUnresolved(platform, u))).toEqual([]);
   });
 
+  it.each(['esp32', 'lin'] as const)('every runtime import of examples/greenhouse (an app on manifest_sdk.json) resolves on %s', (platform) => {
+    const graph = loadModuleGraph(join(root, 'examples', 'greenhouse', 'manifest.json'), platform);
+    expect(graph.modules.get('main')?.file).toBe(join(root, 'examples', 'greenhouse', 'main.ts'));
+    expect(graph.modules.get('greenhouse/hardware')?.file).toBe(join(root, 'examples', 'greenhouse', platform === 'esp32' ? 'hardware-esp32.ts' : 'hardware-sim.ts'));
+    // Only the drivers it includes: no PIR, no LDR.
+    expect([...graph.modules.keys()].filter((m) => m.startsWith('device/drivers/')).sort()).toEqual(
+      platform === 'esp32'
+        ? ['device/drivers/errors', 'device/drivers/io', 'device/drivers/outputs/relay/memory-output', 'device/drivers/outputs/relay/relay', 'device/drivers/sensors/bh1750/bh1750', 'device/drivers/sensors/dht22/dht22', 'device/drivers/sensors/dht22/dht22-frame']
+        : ['device/drivers/errors', 'device/drivers/io', 'device/drivers/outputs/relay/memory-output', 'device/drivers/outputs/relay/relay'],
+    );
+    expect(checkModuleGraph(graph).map((u) => describeUnresolved(platform, u))).toEqual([]);
+  });
+
   it('every runtime import of the simulator firmware (xsnap, from device/xsnap-main) resolves', () => {
     const graph = loadModuleGraph(manifest, 'xsnap');
     expect(checkModuleGraph(graph, ['device/xsnap-main']).map((u) => describeUnresolved('xsnap', u))).toEqual([]);
   });
 
   it('names the file, the specifier and the module looked for when an import would not resolve', () => {
-    const broken = plantedCopy('device/main.ts', (s) => s.replace("from 'device/trust'", "from '../device/trust'"));
-    const sensors = plantedCopy('device/platform/moddable/esp32-sensors.ts', (s) => s.replace("from 'device/drivers/ldr'", "from './ldr'"));
-    const system = plantedCopy('device/main.ts', (s) => `import System from 'embedded:io/system';\n${s}`);
+    const broken = plantedCopy('device/main.ts', (s) => s.replace("from 'device/sensor-node/app'", "from '../device/sensor-node/app'"));
+    const sensors = plantedCopy('device/platform/moddable/esp32-sensors.ts', (s) => s.replace("from 'device/drivers/sensors/ldr/ldr'", "from './ldr'"));
+    const system = plantedCopy('device/platform/moddable/firmware.ts', (s) => `import System from 'embedded:io/system';\n${s}`);
     expect(checkModuleGraph(loadModuleGraph(broken, 'lin')).map((u) => describeUnresolved('lin', u))).toEqual([
-      'device/main.ts (module "main"): import "../device/trust" looks for a module above the root of the module namespace',
+      'device/main.ts (module "main"): import "../device/sensor-node/app" looks for a module above the root of the module namespace',
     ].map((m) => expect.stringContaining(m.replace('device/main.ts', 'main.ts'))));
     expect(checkModuleGraph(loadModuleGraph(sensors, 'esp32')).map((u) => describeUnresolved('esp32', u))).toEqual([
       expect.stringMatching(/esp32-sensors\.ts \(module "canopy\/sensors"\): import "\.\/ldr" looks for module "canopy\/ldr", which the esp32 build does not have$/),
@@ -107,8 +120,13 @@ describe('XS module resolution', () => {
 describe('preload', () => {
   // mcconfig 8.2.3's filterPreload matches a wildcard against .js modules only: a .ts module is
   // preloaded only when named, so a wildcard preload entry silently preloads nothing.
-  it.each(['esp32', 'lin'] as const)('names every Canopy module of the %s build one by one, but those that must load at run time', (platform) => {
-    const m = readManifestModules(manifest, platform);
+  it.each([
+    ['esp32', 'manifest.json'],
+    ['lin', 'manifest.json'],
+    ['esp32', 'examples/greenhouse/manifest.json'],
+    ['lin', 'examples/greenhouse/manifest.json'],
+  ] as const)('names every Canopy module of the %s build of %s one by one, but those that must load at run time', (platform, file) => {
+    const m = readManifestModules(join(root, file), platform);
     expect(m.preload.filter((p) => p.includes('*'))).toEqual([]);
     const ours = [...m.modules.keys()].filter((name) => !(name in NOT_PRELOADED[platform]));
     expect(ours.filter((name) => !m.preload.includes(name))).toEqual([]);

@@ -1,6 +1,7 @@
 // Issue 11.4: inbound packets are refused at their header above the limit, and a large packet
 // arriving in TCP-sized pieces is reassembled with linear work (counted in bytes copied, not
 // timed; bench/mqtt.bench.ts has the timing rows).
+import { SENSOR_NODE_TELEMETRY } from '../protocol/telemetry.ts';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Session, type SessionOptions } from '../protocol/session/session.ts';
@@ -100,7 +101,7 @@ describe('issue 11.4: inbound packet size and reassembly', () => {
     expect(DEFAULTS.maxPacketSize).toBe(config.maxPacketSize);
     // Only what the constructor touches: the session is driven below without the app's link.
     const platform = { storage: { get: () => undefined, set: () => {}, delete: () => {} }, random: () => 0.5 } as unknown as DevicePlatform;
-    const app = new DeviceApp({ platform, config });
+    const app = new DeviceApp({ platform, config, app: { telemetry: SENSOR_NODE_TELEMETRY, read: () => ({}) } });
     expect(app.session.maxPacketSize).toBe(config.maxPacketSize);
 
     const b = new WireBroker(app.session);

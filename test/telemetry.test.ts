@@ -5,6 +5,10 @@ import { decodeMotionEvent, decodeSample, decodeSampleGeneric, encodeMotionEvent
 import { CommandError, decodeCommand, encodeCommand } from '../protocol/commands.ts';
 import { Topics, TopicError } from '../protocol/topics.ts';
 import { encode } from '../protocol/cbor/index.ts';
+import { SAMPLE_SCHEMA, SENSOR_NODE_DECLARATION, SENSOR_NODE_TELEMETRY } from '../protocol/telemetry.ts';
+import { schemaIdOfPayload, Telemetry, TelemetryDecoder, type TelemetryDeclaration } from '../protocol/telemetry-schema.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
@@ -110,6 +114,99 @@ describe('telemetry sample', () => {
   });
 });
 
+describe('telemetry an app declares', () => {
+  const greenhouse: TelemetryDeclaration = {
+    name: 'greenhouse',
+    fields: [
+      { name: 'temperature', type: 'int', unit: '°C', scale: 1, min: -40, max: 80, nullable: true },
+      { name: 'soil', type: 'int', unit: '%', scale: 2, min: 0, max: 100 },
+      { name: 'fan', type: 'bool' },
+    ],
+  };
+
+  it('the sensor-node declaration encodes the golden bytes, and the hand-written path equals it on every sample', () => {
+    for (const [, sample, h] of golden) {
+      const { seq, ts, ...values } = sample;
+      expect(hex(SENSOR_NODE_TELEMETRY.encode(seq, ts, values))).toBe(h);
+      expect(SENSOR_NODE_TELEMETRY.decode(unhex(h))).toEqual(sample);
+    }
+    expect(SENSOR_NODE_TELEMETRY.maxBytes).toBe(24);
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: fc.nat({ max: 0xffffffff }), ts: fc.nat({ max: 0xffffffff }),
+          temperature: fc.option(fc.integer({ min: -400, max: 800 }).map((t) => t / 10)),
+          humidity: fc.option(fc.integer({ min: 0, max: 1000 }).map((t) => t / 10)),
+          lux: fc.option(fc.nat({ max: 65535 })), motion: fc.boolean(), dhtErrors: fc.nat({ max: 70000 }),
+        }),
+        (x) => {
+          const { seq, ts, ...values } = x;
+          expect(SENSOR_NODE_TELEMETRY.encode(seq, ts, values)).toEqual(encodeSample(x));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('the sensor-node declaration is pinned: deployed devices send schema 1 without an id', () => {
+    // Changing this declaration changes what deployed decoders read: give the app a new
+    // declaration (without legacyId) instead, which gets its own id.
+    expect(SAMPLE_SCHEMA).toBe(1);
+    expect(JSON.parse(JSON.stringify(SENSOR_NODE_DECLARATION))).toEqual({
+      name: 'sensor-node', legacyId: 1, fields: [
+        { name: 'temperature', type: 'int', unit: '°C', scale: 1, min: -40, max: 80, nullable: true, description: 'DHT22' },
+        { name: 'humidity', type: 'int', unit: '%RH', scale: 1, min: 0, max: 100, nullable: true, description: 'DHT22' },
+        { name: 'lux', type: 'int', unit: 'lx', min: 0, max: 65535, nullable: true, description: 'BH1750 or LDR' },
+        { name: 'motion', type: 'bool', description: 'PIR' },
+        { name: 'dhtErrors', type: 'int', min: 0, max: 65535, saturate: true, description: 'failed DHT reads since boot' },
+      ],
+    });
+  });
+
+  it('a declared sample carries its schema id, fixed point by the scale, and round-trips', () => {
+    const t = new Telemetry(greenhouse);
+    const bytes = t.encode(5, 1700000000, { temperature: 21.54, soil: 33.333, fan: true });
+    expect(schemaIdOfPayload(bytes)).toBe(t.id);
+    expect(cborx(Buffer.from(bytes))).toEqual([Buffer.from([t.id >> 8, t.id & 0xff]), 5, 1700000000, 215, 3333, true]);
+    expect(t.decode(bytes)).toEqual({ seq: 5, ts: 1700000000, temperature: 21.5, soil: 33.33, fan: true });
+    expect(bytes.length).toBeLessThanOrEqual(t.maxBytes);
+    expect(() => t.encode(1, 1, { temperature: 81, soil: 1, fan: false })).toThrow(/temperature 81 is outside -40..80/);
+    expect(() => t.encode(1, 1, { temperature: null, soil: null, fan: false })).toThrow(/soil has no value/);
+    expect(() => t.encode(1, 1, { temperature: null, soil: 1, fan: 1 })).toThrow(/fan must be a boolean/);
+  });
+
+  it('a changed declaration is a new schema id, and no decoder misreads another schema', () => {
+    const v1 = new Telemetry(greenhouse);
+    const v2 = new Telemetry({ ...greenhouse, fields: greenhouse.fields.map((f) => (f.name === 'soil' ? { ...f, scale: 1 } : f)) });
+    expect(v2.id).not.toBe(v1.id);
+    expect(new Telemetry({ ...greenhouse, fields: [...greenhouse.fields] }).id).toBe(v1.id);
+    const newer = v2.encode(1, 2, { temperature: 20, soil: 50, fan: false });
+    expect(() => v1.decode(newer)).toThrow(new RegExp(`telemetry schema ${v2.id} is not greenhouse \\(schema ${v1.id}\\)`));
+    // The sensor-node's decoders (the fast one too) refuse a declared app's sample.
+    const five = new Telemetry({ name: 'five', fields: SENSOR_NODE_DECLARATION.fields.slice(0, 4) });
+    const other = five.encode(1, 2, { temperature: 20, humidity: 50, lux: 3, motion: true });
+    expect(() => decodeSample(other)).toThrow(TelemetryError);
+    expect(() => SENSOR_NODE_TELEMETRY.decode(other)).toThrow(/telemetry schema \d+ is not sensor-node/);
+    const decoder = new TelemetryDecoder([SENSOR_NODE_TELEMETRY, v1]);
+    expect(decoder.decode(encodeSample(golden[0][1])).record).toEqual(golden[0][1]);
+    expect(decoder.decode(v1.encode(1, 2, { temperature: null, soil: 0, fan: true })).schema).toBe(v1);
+    expect(() => decoder.decode(newer)).toThrow(`telemetry schema ${v2.id} is not known to this decoder`);
+  });
+
+  it('refuses declarations it cannot encode faithfully', () => {
+    expect(() => new Telemetry({ name: 'x', fields: [{ name: 'seq', type: 'bool' }] })).toThrow(/not seq or ts/);
+    expect(() => new Telemetry({ name: 'x', fields: [{ name: 'a', type: 'int', min: 0 }] })).toThrow(/min <= max/);
+    expect(() => new Telemetry({ name: 'x', fields: [{ name: 'a', type: 'int', min: 0, max: 1e9, scale: 3 }] })).toThrow(/32 bits/);
+    expect(() => new Telemetry({ name: 'X y', fields: [] })).toThrow(/telemetry name/);
+  });
+
+  it('docs/telemetry.md holds the CDDL generated from the sensor-node declaration', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'telemetry.md'), 'utf8');
+    const block = /<!-- cddl:sensor-node -->\n```cddl\n([\s\S]*?)\n```\n<!-- \/cddl:sensor-node -->/.exec(doc);
+    expect(block?.[1], 'regenerate the block with SENSOR_NODE_TELEMETRY.cddl()').toBe(SENSOR_NODE_TELEMETRY.cddl());
+  });
+});
+
 describe('commands', () => {
   it('round-trip and have fixed bytes', () => {
     expect(hex(encodeCommand({ kind: 'set-interval', ms: 5000 }))).toBe('a200010119 1388'.replace(' ', ''));
@@ -117,6 +214,12 @@ describe('commands', () => {
     for (const c of [{ kind: 'set-interval', ms: 60000 }, { kind: 'sample-now' }, { kind: 'reboot' }] as const) {
       expect(decodeCommand(encodeCommand(c))).toEqual(c);
     }
+  });
+  it('set-output drives output N on, off, or back to the app (null), with fixed bytes', () => {
+    expect(hex(encodeCommand({ kind: 'set-output', output: 0, on: true }))).toBe('a30004010002f5');
+    expect(hex(encodeCommand({ kind: 'set-output', output: 2, on: null }))).toBe('a30004010202f6');
+    for (const on of [true, false, null]) expect(decodeCommand(encodeCommand({ kind: 'set-output', output: 15, on }))).toEqual({ kind: 'set-output', output: 15, on });
+    for (const h of ['a200040100', 'a30004011002f5', 'a30004010002 01'.replace(' ', ''), 'a3000201000200']) expect(() => decodeCommand(unhex(h))).toThrow(CommandError);
   });
   it('refuse unknown codes, keys and bad intervals', () => {
     for (const h of ['a10009', 'a2000202f5', 'a200010105', 'a1021', '80', 'a200030101']) expect(() => decodeCommand(unhex(h))).toThrow(CommandError);

@@ -5,7 +5,7 @@
 import { decodeCommand, type Command } from '../../protocol/commands';
 import { Outbox } from '../../protocol/session/outbox';
 import { Session, type SessionEvent, type SessionState } from '../../protocol/session/session';
-import { encodeMotionEvent, encodeSample, SAMPLE_SCHEMA, type Sample } from '../../protocol/telemetry';
+import type { TelemetryRecord } from '../../protocol/telemetry-schema';
 import { encodeHealth, encodeInfo, type DeviceHealth, type ResetReason } from '../../protocol/info';
 import { Topics } from '../../protocol/topics';
 import { utf8Encode } from '../../protocol/utf8';
@@ -15,12 +15,14 @@ import { DeviceOta, type DeviceOtaOptions } from './device-ota';
 import { SequenceCounter } from './sequence';
 import { SessionLink } from './session-link';
 import type { AgentEvent } from '../../protocol/ota/agent';
+import { anyReading, type AppContext, type DeviceAppDefinition } from './app-definition';
 
 export interface DeviceStats {
   link: LinkState;
   session: SessionState;
   samples: number;
-  motionEvents: number;
+  /** App events published (motion edges for the sensor-node). */
+  events: number;
   delivered: number;
   dropped: number;
   commands: number;
@@ -32,7 +34,7 @@ export interface DeviceStats {
 export type DeviceAppEvent =
   | { type: 'link'; state: LinkState; detail: string }
   | { type: 'session'; event: SessionEvent }
-  | { type: 'sample'; sample: Sample }
+  | { type: 'sample'; sample: TelemetryRecord }
   | { type: 'command'; command: Command }
   | { type: 'error'; message: string }
   | { type: 'ota'; event: AgentEvent }
@@ -41,6 +43,8 @@ export type DeviceAppEvent =
 export interface DeviceAppOptions {
   platform: DevicePlatform;
   config: DeviceConfig;
+  /** The app: its telemetry, its sensors, its hooks. */
+  app: DeviceAppDefinition;
   /** Observes what the app does (the simulator's view, logs). */
   onEvent?: (e: DeviceAppEvent) => void;
   /** Signed OTA updates over MQTT; absent: the device takes no updates. */
@@ -54,6 +58,8 @@ export class DeviceApp {
   readonly topics: Topics;
   readonly session: Session;
   private readonly platform: DevicePlatform;
+  private readonly app: DeviceAppDefinition;
+  private readonly context: AppContext;
   private readonly config: DeviceConfig;
   private readonly link: SessionLink;
   private readonly sampleSeq: SequenceCounter;
@@ -77,6 +83,15 @@ export class DeviceApp {
     const { platform, config } = options;
     this.platform = platform;
     this.config = config;
+    this.app = options.app;
+    this.context = {
+      config,
+      clock: platform.clock,
+      log: (level, message) => platform.log(level, message),
+      publishEvent: (name, payload) => this.publishEvent(name, payload),
+      nextEventSeq: () => this.eventSeq.take(),
+      sampleNow: () => this.sampleNow(),
+    };
     this.onEvent = options.onEvent ?? (() => {});
     this.topics = new Topics(config.topicPrefix);
     this.telemetryTopic = this.topics.telemetry(config.deviceId);
@@ -112,7 +127,7 @@ export class DeviceApp {
         onEvent: (event) => this.emit({ type: 'ota', event }),
       });
     this.stats = {
-      link: 'down', session: 'idle', samples: 0, motionEvents: 0, delivered: 0, dropped: 0, commands: 0, errors: 0,
+      link: 'down', session: 'idle', samples: 0, events: 0, delivered: 0, dropped: 0, commands: 0, errors: 0,
       intervalMs: config.intervalMs,
     };
   }
@@ -126,7 +141,7 @@ export class DeviceApp {
     const { platform, config } = this;
     this.startedAt = platform.clock.now();
     this.session.subscribe([{ topic: this.topics.commands(config.deviceId), qos: 1 }, ...(this.ota?.subscriptions() ?? []).map((topic) => ({ topic, qos: 1 as const }))]);
-    platform.sensors.onMotion((active) => this.publishMotion(active));
+    this.app.start?.(this.context);
     platform.network.start((state, detail) => {
       this.stats.link = state;
       this.emit({ type: 'link', state, detail });
@@ -151,40 +166,46 @@ export class DeviceApp {
 
   /** Takes and publishes one sample now, outside the interval. */
   sampleNow(): void {
-    const { platform, config } = this;
-    const climate = platform.sensors.climate();
-    const lux = platform.sensors.light();
-    const sample: Sample = {
-      seq: this.sampleSeq.take(),
-      ts: platform.clock.unixTime(),
-      temperature: climate.temperature,
-      humidity: climate.humidity,
-      lux: lux === null ? null : Math.min(65535, Math.max(0, Math.round(lux))),
-      motion: platform.sensors.motion(),
-      dhtErrors: climate.errors,
-    };
+    const { platform, config, app } = this;
+    const seq = this.sampleSeq.take();
+    const ts = platform.clock.unixTime();
     let payload: Uint8Array;
+    let sample: TelemetryRecord;
     try {
-      payload = encodeSample(sample);
+      const values = app.read();
+      payload = app.telemetry.encode(seq, ts, values);
+      sample = { seq, ts };
+      for (const f of app.telemetry.declaration.fields) {
+        const v = values[f.name];
+        sample[f.name] = typeof v === 'number' && Number.isNaN(v) ? null : (v ?? null);
+      }
     } catch (err) {
-      this.fail(`sample ${sample.seq} not sent: ${(err as Error).message}`);
+      this.fail(`sample ${seq} not sent: ${(err as Error).message}`);
       return;
     }
     // Reported before it is handed to the session: an observer of both (the simulator) must hear
     // of a sample before it can possibly arrive at the broker.
     this.stats.samples++;
     this.emit({ type: 'sample', sample });
-    if (sample.temperature !== null || sample.lux !== null) this.ota?.onGoodReading();
     this.session.publish(this.telemetryTopic, payload, this.telemetryOptions, this.link.now());
     this.link.flush();
+    if (this.ota) {
+      const verdict = app.selfTest ? app.selfTest(sample) : anyReading(app.telemetry, sample);
+      if (verdict === true) this.ota.onGoodReading();
+      else if (verdict === false) this.ota.failSelfTest();
+    }
+    try {
+      app.onSample?.(sample, this.context);
+    } catch (err) {
+      this.fail(`app onSample: ${(err as Error).message}`);
+    }
   }
 
-  private publishMotion(active: boolean): void {
+  private publishEvent(name: string, payload: Uint8Array): void {
     if (this.session.state === 'closed' || this.session.state === 'closing') return;
-    const payload = encodeMotionEvent({ seq: this.eventSeq.take(), ts: this.platform.clock.unixTime(), active });
-    this.session.publish(this.topics.event(this.config.deviceId, 'motion'), payload, { qos: 1 }, this.link.now());
+    this.session.publish(this.topics.event(this.config.deviceId, name), payload, { qos: 1 }, this.link.now());
     this.link.flush();
-    this.stats.motionEvents++;
+    this.stats.events++;
   }
 
   private onSessionEvent(e: SessionEvent): void {
@@ -241,6 +262,16 @@ export class DeviceApp {
         this.rebootReason = 'reboot command';
         this.stop();
         break;
+      default:
+        if (!this.app.onCommand) {
+          this.fail(`command ${command.kind} refused: this app has no outputs`);
+          return;
+        }
+        try {
+          this.app.onCommand(command, this.context);
+        } catch (err) {
+          this.fail(`command ${command.kind} refused: ${(err as Error).message}`);
+        }
     }
   }
 
@@ -262,7 +293,7 @@ export class DeviceApp {
   /** Retained on every connect: a fleet view learns version and boot cause without asking. */
   private publishInfo(): void {
     this.publishRecord('info', this.topics.info(this.config.deviceId), 1, () =>
-      encodeInfo({ ...this.health(), firmwareVersion: this.config.firmwareVersion, otaSeq: this.ota?.installer.installedSeq ?? 0, schema: SAMPLE_SCHEMA }),
+      encodeInfo({ ...this.health(), firmwareVersion: this.config.firmwareVersion, otaSeq: this.ota?.installer.installedSeq ?? 0, schema: this.app.telemetry.id }),
     );
   }
 
@@ -326,6 +357,7 @@ export class DeviceApp {
     this.cancelSampleTimer();
     this.cancelHealthTimer();
     this.ota?.stop();
+    this.app.stop?.();
     this.link.halt();
     this.platform.network.stop();
     const done = this.onStopped;

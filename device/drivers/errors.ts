@@ -19,7 +19,7 @@ export type SensorReason =
 
 export class SensorError extends Error {
   override name = 'SensorError';
-  /** Which driver raised it: 'DHT22', 'BH1750', 'LDR', 'PIR'. */
+  /** Which driver raised it: 'DHT22', 'BH1750', 'LDR', 'PIR', 'Relay'. */
   readonly sensor: string;
   readonly reason: SensorReason;
 

@@ -33,6 +33,21 @@ export interface DigitalClass extends IOClass<DigitalOptions, DigitalInput> {
   readonly Falling: number;
 }
 
+/** A digital output: the subset of `embedded:io/digital` opened with mode Output that a relay uses. */
+export interface DigitalOutputOptions {
+  pin: number;
+  mode: unknown;
+}
+
+export interface DigitalOutput {
+  write(value: number): void;
+  close(): void;
+}
+
+export interface DigitalOutputClass extends IOClass<DigitalOutputOptions, DigitalOutput> {
+  readonly Output: unknown;
+}
+
 // ---- embedded:io/analog -------------------------------------------------------------------------
 
 export interface AnalogOptions {

@@ -1,5 +1,5 @@
 // The small interface through which the device app reaches the world: clock, timers, network,
-// sensors, storage, restart. The ESP32/lin firmware (device/platform/moddable), the simulator on
+// storage, restart. Sensors and outputs are the app's own (device/app/app-definition.ts). The ESP32/lin firmware (device/platform/moddable), the simulator on
 // the XS engine (device/platform/xsnap) and the simulator on V8 (sim/) each implement it, so all
 // three run the very same DeviceApp.
 import type { OutboxStore } from '../../protocol/session/outbox';
@@ -39,31 +39,13 @@ export interface DeviceNetwork {
   stop(): void;
 }
 
-export interface ClimateReading {
-  /** °C, or null when the last read failed. */
-  temperature: number | null;
-  /** %RH, or null when the last read failed. */
-  humidity: number | null;
-  /** Failed reads since boot (timeouts, checksum, out of range). */
-  errors: number;
-}
-
-export interface DeviceSensors {
-  climate(): ClimateReading;
-  /** Lux, or null when there is no light sensor or its read failed. */
-  light(): number | null;
-  /** Current motion state (false while the PIR warms up). */
-  motion(): boolean;
-  /** Motion start (true) and end (false) edges, after warm-up. */
-  onMotion(callback: (active: boolean) => void): void;
-  close(): void;
-}
-
 /** Small persistent settings (NVS `preference` on ESP32). */
 export interface DeviceStorage {
   get(key: string): string | number | boolean | undefined;
   set(key: string, value: string | number | boolean): void;
   delete(key: string): void;
+  /** A byte value (an NVS blob: the TLS certificate and key); absent where the store has none. */
+  getBytes?(key: string): ArrayBuffer | undefined;
 }
 
 /**
@@ -84,7 +66,6 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface DevicePlatform {
   clock: DeviceClock;
   network: DeviceNetwork;
-  sensors: DeviceSensors;
   storage: DeviceStorage;
   /** Where unacknowledged QoS 1/2 messages survive a reboot; in memory when absent. */
   outboxStore?: OutboxStore;

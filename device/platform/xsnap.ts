@@ -16,6 +16,7 @@
 //   "storage" JSON {op: 'get' | 'set' | 'delete' | 'keys', domain, key?, value?} → JSON
 //             (device/platform/xsnap/sdk/preference.ts)
 //   "outbox"  [1] load → record log · [2][record] append   (protocol/session/record.ts records)
+import type { SensorNodeSensors } from '../sensor-node/app';
 import { replayLog, encodeRecord } from '../../protocol/session/record';
 import type { OutboxStore } from '../../protocol/session/outbox';
 import type { OutboundMessage } from '../../protocol/session/message';
@@ -72,9 +73,10 @@ export function hostUnixTime(): number {
 
 /**
  * The platform's bridge services but the clock and the storage (see the top of this file);
- * `storage` is the one the app gets, where the boot reason is kept.
+ * `storage` is the one the app gets, where the boot reason is kept. `sensors` are the
+ * sensor-node's, served by the host's models over the "sensors" channel.
  */
-export function createXsnapPlatform(seed: number, storage: DeviceStorage): Omit<DevicePlatform, 'clock' | 'storage'> {
+export function createXsnapPlatform(seed: number, storage: DeviceStorage): Omit<DevicePlatform, 'clock' | 'storage'> & { sensors: SensorNodeSensors } {
   const connections = new Map<number, ConnectionHandlers>();
   let nextConnection = 1;
   const motionListeners: ((active: boolean) => void)[] = [];
@@ -145,7 +147,7 @@ export function createXsnapPlatform(seed: number, storage: DeviceStorage): Omit<
         return Number.isNaN(v) ? null : v;
       },
       motion: () => callHost('sensors', Uint8Array.of(3))[0] === 1,
-      onMotion: (callback) => {
+      onMotion: (callback: (active: boolean) => void) => {
         motionListeners.push(callback);
       },
       close() {

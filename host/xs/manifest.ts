@@ -36,6 +36,7 @@ export const NOT_PRELOADED: Record<'esp32' | 'lin', Record<string, string>> = {
     // loads: preloaded, it would hold the build machine's file in flash and fail every save
     // afterwards ("TypeError: read only value (in stringify)", seen in mcsim).
     'device/platform/moddable/storage': 'imports preference, which must load at run time on lin',
+    'device/platform/moddable/firmware': 'imports device/platform/moddable/storage (preloading it would preload that too)',
   },
 };
 

@@ -8,8 +8,8 @@ import ts from 'typescript';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-/** Lowest first; a file may import its own layer or one with a lower rank. sim, ota, ident and fleet share a rank but not each other. */
-export const LAYERS: Record<string, number> = { protocol: 0, device: 1, host: 2, sim: 3, ota: 3, ident: 3, fleet: 3, console: 4, cli: 5, bench: 6, test: 6, bin: 7 };
+/** Lowest first; a file may import its own layer or one with a lower rank. sim, ota, ident and fleet share a rank but not each other; examples/ (apps on the device SDK) sits beside host/, importing neither way. */
+export const LAYERS: Record<string, number> = { protocol: 0, device: 1, examples: 2, host: 2, sim: 3, ota: 3, ident: 3, fleet: 3, console: 4, cli: 5, bench: 6, test: 6, bin: 7 };
 
 export interface ImportEdge {
   from: string;

@@ -7,11 +7,11 @@ import type {
   AnalogClass, AnalogInput, AnalogOptions, Dht22Capture, Dht22CaptureClass, Dht22CaptureOptions,
   DigitalClass, DigitalInput, DigitalOptions, I2CClass, I2CDevice, I2COptions,
 } from '../../device/drivers/io.ts';
-import { decodeDht22, dht22Pulses } from '../../device/drivers/dht22-frame.ts';
-import { Dht22 } from '../../device/drivers/dht22.ts';
-import { Bh1750 } from '../../device/drivers/bh1750.ts';
-import { Ldr } from '../../device/drivers/ldr.ts';
-import { Pir } from '../../device/drivers/pir.ts';
+import { decodeDht22, dht22Pulses } from '../../device/drivers/sensors/dht22/dht22-frame.ts';
+import { Dht22 } from '../../device/drivers/sensors/dht22/dht22.ts';
+import { Bh1750 } from '../../device/drivers/sensors/bh1750/bh1750.ts';
+import { Ldr } from '../../device/drivers/sensors/ldr/ldr.ts';
+import { Pir } from '../../device/drivers/sensors/pir/pir.ts';
 
 export { dht22Pulses };
 

@@ -5,13 +5,14 @@ import Digital from 'embedded:io/digital';
 import Analog from 'embedded:io/analog';
 import I2C from 'embedded:io/i2c';
 import Dht22Capture from 'device/native/dht22/dht22-capture';
-import { Dht22 } from 'device/drivers/dht22';
-import { Bh1750, type Bh1750Address } from 'device/drivers/bh1750';
-import { Ldr } from 'device/drivers/ldr';
-import { Pir } from 'device/drivers/pir';
+import { Dht22 } from 'device/drivers/sensors/dht22/dht22';
+import { Bh1750, type Bh1750Address } from 'device/drivers/sensors/bh1750/bh1750';
+import { Ldr } from 'device/drivers/sensors/ldr/ldr';
+import { Pir } from 'device/drivers/sensors/pir/pir';
 import type { DigitalClass, AnalogClass, I2CClass } from 'device/drivers/io';
 import type { DeviceConfig } from 'device/config';
-import type { DeviceClock, DeviceSensors } from 'device/platform/types';
+import type { DeviceClock } from 'device/platform/types';
+import type { SensorNodeSensors } from 'device/sensor-node/app';
 
 function open<T>(what: string, make: () => T): T | undefined {
   try {
@@ -22,7 +23,7 @@ function open<T>(what: string, make: () => T): T | undefined {
   }
 }
 
-export function createSensors(config: DeviceConfig, clock: DeviceClock): DeviceSensors {
+export function createSensors(config: DeviceConfig, clock: DeviceClock): SensorNodeSensors {
   const now = () => clock.now();
   const dht = open('DHT22', () => new Dht22({ sensor: { io: Dht22Capture, pin: config.pins.dht }, clock: now }));
   const bh1750 =

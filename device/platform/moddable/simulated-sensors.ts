@@ -3,11 +3,12 @@
 // firmware publishes plausible telemetry on a desktop. The host simulator has richer, seeded
 // models of its own.
 import type { DeviceConfig } from 'device/config';
-import type { DeviceClock, DeviceSensors } from 'device/platform/types';
+import type { DeviceClock } from 'device/platform/types';
+import type { SensorNodeSensors } from 'device/sensor-node/app';
 
 const DAY_MS = 86_400_000;
 
-export function createSensors(_config: DeviceConfig, clock: DeviceClock): DeviceSensors {
+export function createSensors(_config: DeviceConfig, clock: DeviceClock): SensorNodeSensors {
   let moving = false;
   let listener: ((active: boolean) => void) | undefined;
   let timer: unknown;

@@ -16,4 +16,9 @@ export const preferenceStorage: DeviceStorage = {
   delete(key) {
     Preference.delete(DOMAIN, key);
   },
+  // NVS blobs (the TLS certificate and key `canopy provision` writes) come back as ArrayBuffer.
+  getBytes(key) {
+    const v = Preference.get(DOMAIN, key);
+    return v instanceof ArrayBuffer ? v : undefined;
+  },
 };

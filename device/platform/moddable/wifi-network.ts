@@ -6,12 +6,15 @@ import Time from 'time';
 import Timer from 'timer';
 import { tlsSocket } from 'canopy/tls';
 import type { DeviceNetwork, LinkState } from 'device/platform/types';
+import type { TlsIdentity } from 'device/config';
 import { SocketConnection, tcpSocket } from 'device/platform/moddable/connection';
 
 export interface WifiOptions {
   ssid?: string;
   password?: string;
   sntpHost?: string;
+  /** The client certificate, key and broker CA from NVS, for mqtts:// brokers. */
+  tls?: TlsIdentity;
 }
 
 const RETRY_BASE_MS = 1000;
@@ -52,7 +55,7 @@ export function createNetwork(options: WifiOptions): DeviceNetwork {
       join();
     },
     connect(host, port, secure, handlers) {
-      return new SocketConnection(host, port, secure ? tlsSocket : tcpSocket, handlers);
+      return new SocketConnection(host, port, secure ? tlsSocket(options.tls) : tcpSocket, handlers);
     },
     stop() {
       if (retry !== undefined) Timer.clear(retry);

@@ -12,7 +12,7 @@
 // anything outside them is not a DHT22 pulse, and the checksum catches a bit that was misread
 // inside them. The encoder at the end is the same format the other way, for simulated sensors
 // (lin builds, the simulator, tests): one definition of the frame.
-import { SensorError } from './errors';
+import { SensorError } from '../../errors';
 
 /** Widths in a complete capture: the response pair and 40 bit pairs (see Dht22Capture.read). */
 export const DHT22_FRAME_PULSES = 82;

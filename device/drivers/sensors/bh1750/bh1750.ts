@@ -8,8 +8,8 @@
 //
 // A bus error mid-run (loose wire, sensor power-cycled back into power-down) is counted and the next
 // sample() re-sends power-on/MTreg/mode, so the sensor comes back without restarting the app.
-import type { Clock, I2CClass, I2CDevice } from './io';
-import { closedError, messageOf, SensorError } from './errors';
+import type { Clock, I2CClass, I2CDevice } from '../../io';
+import { closedError, messageOf, SensorError } from '../../errors';
 
 export type Bh1750Mode = 'high' | 'high2' | 'low';
 export type Bh1750Address = 0x23 | 0x5c;

@@ -8,8 +8,8 @@
 //
 // What it cannot tell: a missing LDR reads like darkness (LDR to VCC) or glare (LDR to ground). The
 // curve means nothing at the ADC rails, so lux is clamped to 0…maxLux there.
-import type { AnalogClass, AnalogInput } from './io';
-import { closedError, messageOf, SensorError } from './errors';
+import type { AnalogClass, AnalogInput } from '../../io';
+import { closedError, messageOf, SensorError } from '../../errors';
 
 export interface LdrCalibration {
   /** The divider's fixed resistor, Ω. */

@@ -5,8 +5,8 @@
 // sample() touches the bus at most once per `minIntervalMs` and answers from the last read in
 // between — including "undefined" when that last read failed, so a caller polling fast cannot turn
 // one bad frame into a burst of retries.
-import type { Clock, Dht22Capture, Dht22CaptureClass } from './io';
-import { closedError, messageOf, SensorError } from './errors';
+import type { Clock, Dht22Capture, Dht22CaptureClass } from '../../io';
+import { closedError, messageOf, SensorError } from '../../errors';
 import { decodeDht22, Dht22FrameError, type Dht22Failure } from './dht22-frame';
 
 export interface Dht22Sample {

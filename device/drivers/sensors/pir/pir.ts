@@ -19,8 +19,8 @@
 // Edges are coalesced by the IO (one onReadable may stand for several edges), so the handler reads
 // the level and compares it with the reported state rather than trusting the edge kind. sample()
 // does the same check, which also picks up a level that was already high when warm-up ended.
-import type { Clock, DigitalClass, DigitalInput } from './io';
-import { closedError, messageOf, SensorError } from './errors';
+import type { Clock, DigitalClass, DigitalInput } from '../../io';
+import { closedError, messageOf, SensorError } from '../../errors';
 
 export interface PirOptions {
   /** mode defaults to the class's InputPullDown. */
