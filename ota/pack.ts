@@ -4,7 +4,7 @@
 import { digestPayload, digestWith, espFieldsOf } from '../protocol/ota/chunks.ts';
 import type { CoseSignature } from '../protocol/ota/cose.ts';
 import { encodeManifest, MANIFEST_VERSION, type Manifest } from '../protocol/ota/manifest.ts';
-import { buildPackage, encodeEnvelope } from '../protocol/ota/package.ts';
+import { buildPackage, buildPackageHead, encodeEnvelope } from '../protocol/ota/package.ts';
 import { signManifest, type SigningKey } from './keys.ts';
 import { nodeHash } from '../host/crypto.ts';
 
@@ -57,7 +57,18 @@ export function assemble(manifestBytes: Uint8Array, signatures: CoseSignature[],
   return buildPackage(encodeEnvelope(manifestBytes, signatures), table, image);
 }
 
+/** The package as two pieces to write one after the other: everything before the image, then the image itself (not copied). */
+export function assembleParts(manifestBytes: Uint8Array, signatures: CoseSignature[], table: Uint8Array, image: Uint8Array): [head: Uint8Array, image: Uint8Array] {
+  return [buildPackageHead(encodeEnvelope(manifestBytes, signatures), table), image];
+}
+
 export function pack(image: Uint8Array, keys: SigningKey[], o: PackOptions): Uint8Array {
   const u = manifestFor(image, o);
   return assemble(u.manifestBytes, keys.map((k) => signManifest(u.manifestBytes, k)), u.table, image);
+}
+
+/** pack, as `canopy ota pack` writes it: the same bytes as pack's, in two pieces (assembleParts). */
+export function packParts(image: Uint8Array, keys: SigningKey[], o: PackOptions): { unsigned: Unsigned; parts: [head: Uint8Array, image: Uint8Array] } {
+  const unsigned = manifestFor(image, o);
+  return { unsigned, parts: assembleParts(unsigned.manifestBytes, keys.map((k) => signManifest(unsigned.manifestBytes, k)), unsigned.table, image) };
 }

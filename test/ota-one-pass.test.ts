@@ -8,7 +8,8 @@ import { parseEspImage } from '../protocol/ota/esp-image.ts';
 import { verifyPackage } from '../protocol/ota/policy.ts';
 import { Sha256, sha256 } from '../protocol/ota/sha256.ts';
 import { nodeHash, nodeVerifier } from '../host/crypto.ts';
-import { manifestFor, pack } from '../ota/pack.ts';
+import { assemble, assembleParts, manifestFor, pack, packParts } from '../ota/pack.ts';
+import { signManifest } from '../ota/keys.ts';
 import { CHIPS, loadFixture, packOptions, release, trust } from './ota-support.ts';
 
 /** node:crypto without its copy and one-shot: the parser hashes for itself, with the injected hash. */
@@ -90,5 +91,16 @@ describe('one pass over an OTA payload', () => {
     expect(hashed).toBe(2 * image.length);
     // (the trust store's key ids are pure-TS digests of 65-byte keys; no image byte goes there)
     expect(pureUpdate.mock.calls.reduce((n, [b]) => n + b.length, 0)).toBeLessThan(200);
+  });
+
+  it('packParts is the package pack makes, in two pieces, the image itself uncopied', () => {
+    const image = loadFixture('esp32');
+    const u = manifestFor(image, packOptions);
+    const sigs = [signManifest(u.manifestBytes, release)]; // ES256 signatures are randomised: sign once
+    const [head, tail] = assembleParts(u.manifestBytes, sigs, u.table, image);
+    expect(tail).toBe(image);
+    expect(Buffer.concat([head, tail]).equals(assemble(u.manifestBytes, sigs, u.table, image))).toBe(true);
+    const { parts } = packParts(image, [release], packOptions);
+    expect(verifyPackage(Buffer.concat(parts), trust, nodeVerifier, undefined, nodeHash).manifest.seq).toBe(packOptions.seq);
   });
 });

@@ -1,6 +1,6 @@
 // `canopy ota <verb>`: keys, packages and delivery. Every refusal that has an OTA reason exits with
 // that reason's code (protocol/ota/reasons.ts), so scripts can branch on why.
-import { chmodSync, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { intFlag, parse, UsageError, verb, type FlagValues } from '../flags.ts';
 import { errorLine, resultLine } from '../output.ts';
@@ -18,7 +18,7 @@ import { sha256 } from '../../protocol/ota/sha256.ts';
 import { generateKeyPem, readSigningKey, readVerifyingKey, signingKey, signManifest, spkiOf } from '../../ota/keys.ts';
 import { readTrustStore, readUserFile, readUserJson } from '../../host/user-file.ts';
 import { nodeHash, nodeVerifier } from '../../host/crypto.ts';
-import { assemble, idBytes, manifestFor, type PackOptions } from '../../ota/pack.ts';
+import { assembleParts, idBytes, manifestFor, type PackOptions } from '../../ota/pack.ts';
 import { describe, toText } from '../../ota/inspect.ts';
 import { defaultStatePath, lastSeq, recordSeq } from '../../ota/seq-state.ts';
 import { fleetSeq } from '../../ota/fleet-seq.ts';
@@ -35,6 +35,21 @@ function write(path: string, data: Uint8Array | string, mode?: number): void {
   writeFileSync(tmp, data, { mode, flag: 'wx' });
   chmodSync(tmp, mode); // in case the umask narrowed it differently
   renameSync(tmp, path);
+}
+
+/** Pieces written one after the other into one file: a package without copying its image into a fresh buffer first. */
+function writeParts(path: string, parts: Uint8Array[]): number {
+  const fd = openSync(path, 'w');
+  let total = 0;
+  try {
+    for (const part of parts) {
+      for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at);
+      total += part.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return total;
 }
 
 function need(v: string | undefined, flag: string): string {
@@ -178,10 +193,9 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
     const { opts, stream, state } = await packOptions(values);
     const image = read(need(values.image, 'image'), 'image');
     const u = manifestFor(image, opts);
-    const pkg = assemble(u.manifestBytes, keys.map((k) => signManifest(u.manifestBytes, k)), u.table, image);
-    write(out, pkg);
+    const length = writeParts(out, assembleParts(u.manifestBytes, keys.map((k) => signManifest(u.manifestBytes, k)), u.table, image));
     recordSeq(state, stream, opts.seq);
-    console.log(`${out}: seq ${opts.seq}, ${u.manifest.project} ${u.manifest.appVersion}, ${pkg.length} bytes, ${keys.length} signature(s)`);
+    console.log(`${out}: seq ${opts.seq}, ${u.manifest.project} ${u.manifest.appVersion}, ${length} bytes, ${keys.length} signature(s)`);
     return 0;
   },
 
@@ -217,9 +231,8 @@ const verbs: Record<string, (args: string[]) => Promise<number>> = {
       throw new OtaError('digest', 'this image is not the one the manifest was made from');
     }
     const { table } = manifestFor(image, { seq: m.seq, vendor: toHex(m.vendor), class: toHex(m.class), chunkSize: m.chunkSize ?? 0 });
-    const pkg = assemble(bytes, sigs, table, image);
-    write(need(values.out, 'out'), pkg);
-    console.log(`${values.out}: ${sigs.length} signature(s) attached, ${pkg.length} bytes (run \`canopy ota verify\` next)`);
+    const length = writeParts(need(values.out, 'out'), assembleParts(bytes, sigs, table, image));
+    console.log(`${values.out}: ${sigs.length} signature(s) attached, ${length} bytes (run \`canopy ota verify\` next)`);
     return 0;
   },
 

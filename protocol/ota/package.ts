@@ -135,15 +135,28 @@ export function parsePackage(b: Uint8Array): PackageParts {
   };
 }
 
-export function buildPackage(envelopeBytes: Uint8Array, table: Uint8Array, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER_LENGTH + envelopeBytes.length + table.length + payload.length);
+/**
+ * The package up to its payload: header, envelope and chunk table. A writer sends the payload
+ * straight after it (ota/pack.ts packParts, `canopy ota pack`) instead of copying a 1.5 MB image
+ * into a fresh buffer, whose first touch page-faults (about 0.6 ms, more than half a SHA-256 pass).
+ */
+export function buildPackageHead(envelopeBytes: Uint8Array, table: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_LENGTH + envelopeBytes.length + table.length);
   out.set(PACKAGE_MAGIC, 0);
   out[4] = PACKAGE_VERSION;
   putU32be(out, 5, envelopeBytes.length);
   putU32be(out, 9, table.length);
   out.set(envelopeBytes, HEADER_LENGTH);
   out.set(table, HEADER_LENGTH + envelopeBytes.length);
-  out.set(payload, HEADER_LENGTH + envelopeBytes.length + table.length);
   readPackageHeader(out); // refuse to emit what we would refuse to read
+  return out;
+}
+
+/** The whole package in one buffer: buildPackageHead, then the payload. */
+export function buildPackage(envelopeBytes: Uint8Array, table: Uint8Array, payload: Uint8Array): Uint8Array {
+  const head = buildPackageHead(envelopeBytes, table);
+  const out = new Uint8Array(head.length + payload.length);
+  out.set(head, 0);
+  out.set(payload, head.length);
   return out;
 }
