@@ -107,6 +107,39 @@ describe('telemetry sample', () => {
     );
   });
 
+  it('the fast decode path agrees with the generic one at every range edge and integer width, shortest or not', () => {
+    const outcome = (f: (b: Uint8Array) => Sample, b: Uint8Array) => {
+      try {
+        return { ok: f(b) };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    };
+    const base = [123, 1700000000, 215, 452, 300, true, 0];
+    const edges = [-(2 ** 32), -65537, -65536, -401, -400, -257, -256, -25, -24, -1, 0, 23, 24, 255, 256, 800, 801, 1000, 1001, 65535, 65536, 2 ** 32 - 1, 2 ** 32];
+    // A value's shortest form, and each longer form of it (not shortest: the CDDL refuses them).
+    const forms = (v: number): Uint8Array[] => {
+      const shortest = encode(v);
+      if (v < 0 || v >= 2 ** 32) return [shortest];
+      const longer = [new Uint8Array([0x18, v & 0xff]), new Uint8Array([0x19, v >> 8, v & 0xff]), new Uint8Array([0x1a, v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff])];
+      return [shortest, ...longer.filter((f) => f.length > shortest.length && (f.length > 2 || v < 256) && (f.length > 3 || v < 65536))];
+    };
+    let checked = 0;
+    for (let at = 0; at < 7; at++) {
+      for (const v of [...edges, null, true, false]) {
+        for (const item of typeof v === 'number' ? forms(v) : [encode(v)]) {
+          const parts = base.map((x, i) => (i === at ? item : encode(x)));
+          const b = new Uint8Array([0x87, ...parts.flatMap((x) => [...x])]);
+          for (const bytes of [b, b.subarray(0, b.length - 1)]) {
+            expect(outcome(decodeSample, bytes), `field ${at} = ${v}: ${hex(bytes)}`).toEqual(outcome(decodeSampleGeneric, bytes));
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(500);
+  });
+
   it('motion events round-trip', () => {
     const e = { seq: 9, ts: 1700000001, active: true };
     expect(hex(encodeMotionEvent(e))).toBe('83091a6553f101f5');
