@@ -16,11 +16,13 @@ import { trustStoreJson } from '../../protocol/ota/trust.ts';
 import { brokerConnection, brokerFlags } from '../broker-flags.ts';
 import { readProvisionedDevices, validityProblem, type ProvisionedIdentity } from '../../host/client-identity.ts';
 import { join } from 'node:path';
+import { holdsApp, loadSimApp } from '../../sim/app.ts';
 
 const spec = verb({
   name: 'sim',
   summary: 'Runs virtual devices (the device app, unchanged) against an MQTT broker.',
   flags: {
+    app: { type: 'string', value: 'DIR', help: 'run the device app in DIR (its manifest.json, main, telemetry and sim.json sensor models; default: the current folder if it holds an app, else the built-in sensor-node)' },
     devices: { type: 'string', value: 'N', help: 'devices to run (default 3)' },
     interval: { type: 'string', value: 'MS', help: 'telemetry interval in ms (default 5000; at least 1000)' },
     qos: { type: 'string', value: '0|1|2', help: 'telemetry QoS (default 1)' },
@@ -46,6 +48,7 @@ const spec = verb({
   },
   examples: [
     'sim                                          # 3 devices, embedded broker, live view',
+    'sim --app examples/greenhouse --virtual-time --duration 10m --json   # your own app: its declared fields, decoded',
     'sim --devices 20 --interval 2000 --engine node',
     'sim --virtual-time --duration 1h --json > run.jsonl   # an hour of device time in seconds',
     'sim --scenario sim/scenarios/partition.yaml --junit report.xml',
@@ -134,6 +137,11 @@ const command: Command = {
       }
     }
 
+    // An app folder is read, bundled and checked before any broker or device starts.
+    const appDir = f.app ?? (holdsApp(process.cwd()) ? '.' : undefined);
+    const app = appDir === undefined ? undefined : await loadSimApp(appDir);
+    if (app) process.stderr.write(`canopy sim: app "${app.telemetry.declaration.name}" (schema ${app.telemetry.id}) from ${app.dir}\n`);
+
     let deviceConfig: Record<string, unknown> | undefined;
     if (f['ota-trust']) {
       // Checked here, handed to the devices as the JSON they parse themselves.
@@ -183,6 +191,7 @@ const command: Command = {
         topicPrefix: f.prefix,
         shard,
         deviceConfig,
+        app,
         proxies: liveFaults || undefined,
         untilAborted,
         signal: controller.signal,
