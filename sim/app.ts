@@ -4,10 +4,9 @@
 // (the manifest's xsnap platform: manifest_sdk.json maps device/platform/moddable/firmware to the
 // simulator's runner, the app names its simulated hardware); on V8 the same graph is bundled by
 // module name and main's runFirmware(makeApp) hands over its makeApp.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { loadModuleGraph, resolveXsSpecifier, type ModuleGraph } from '../host/xs/module-graph.ts';
 import { buildXsProgram, XsProgramError } from '../host/xs/program.ts';
 import { ManifestError } from '../host/xs/manifest.ts';
@@ -45,13 +44,6 @@ export class SimAppError extends Error {
   override name = 'SimAppError';
 }
 
-const builtInManifest = fileURLToPath(new URL('../manifest.json', import.meta.url));
-
-/** Whether DIR holds an app: a manifest.json that is not Canopy's own built-in sensor-node's. */
-export function holdsApp(dir: string): boolean {
-  const m = join(dir, 'manifest.json');
-  return existsSync(m) && realpathSync(m) !== realpathSync(builtInManifest);
-}
 
 export async function loadSimApp(dirArg: string): Promise<SimApp> {
   const dir = resolve(dirArg);

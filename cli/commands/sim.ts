@@ -16,7 +16,8 @@ import { trustStoreJson } from '../../protocol/ota/trust.ts';
 import { brokerConnection, brokerFlags } from '../broker-flags.ts';
 import { readProvisionedDevices, validityProblem, type ProvisionedIdentity } from '../../host/client-identity.ts';
 import { join } from 'node:path';
-import { holdsApp, loadSimApp } from '../../sim/app.ts';
+import { loadSimApp } from '../../sim/app.ts';
+import { holdsApp } from '../../host/app-folder.ts';
 
 const spec = verb({
   name: 'sim',
