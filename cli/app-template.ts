@@ -242,7 +242,7 @@ export default {
         'build:esp32': 'canopy build --target esp32',
         test: 'vitest run',
       },
-      devDependencies: { canopy: `^${o.version}`, vitest: '^3.2.4', '@moddable/typings': '^5.6.0' },
+      devDependencies: { canopy: `^${o.version}`, vitest: '^4.1.12', '@moddable/typings': '^5.6.0' },
       // The simulator's XS engine is built by @agoric/xsnap's install script.
       allowScripts: { '@agoric/xsnap': true, esbuild: true },
     }).replace(/\t/g, '  '),
