@@ -29,8 +29,8 @@ const verbs: Record<string, Entry> = {
   bridge: { summary: 'long-running: fleet CBOR to JSON topics, Home Assistant discovery and the history store', load: () => import('./commands/bridge.ts') },
   export: { summary: 'stored samples of the fleet or some devices over a time range, as CSV or JSON lines', load: () => import('./commands/export.ts') },
   console: { summary: 'web console: live fleet table, device plots, OTA uploads and rollouts, browser flasher', load: () => import('./commands/console.ts') },
-  new: { summary: 'scaffold a device app in a new folder (manifest, main, telemetry, sim models, test)', load: () => import('./commands/new.ts') },
   acl: { summary: 'broker ACL: each device only its own topics, technician and monitor roles', load: () => import('./commands/acl.ts') },
+  new: { summary: 'scaffold a device app in a new folder (manifest, main, telemetry, sim models, test)', load: () => import('./commands/new.ts') },
 };
 
 export { version } from './version.ts';
