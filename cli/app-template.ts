@@ -163,6 +163,29 @@ export function createHardware(_config: ConfigSource, clock: DeviceClock): Hardw
         heater: 'app',
       },
     }),
+    'scenario.yaml': `# A night for a small fleet of this app (canopy sim --scenario scenario.yaml): 03:00 UTC, cold,
+# so the heater rule must switch on; one device loses its network for two minutes.
+name: ${name}-night
+engine: node
+seed: 1
+epoch: 1796180400
+duration: 30m
+devices:
+  - count: 10
+    interval: 10s
+    qos: 1
+    keepalive: 20s
+faults:
+  - at: 10m
+    partition: 2m
+    devices: sim-3
+assert:
+  - delivered
+  - samplesAtLeast: 150
+  - fieldRange: { field: temperature, min: -40, max: 80 }
+  - fieldSeen: { field: heater, value: true }
+  - noDecodeErrors
+`,
     'app.test.ts': `// A unit test of the app's rule, with fake hardware and a fake clock: \`npm test\`.
 import { climateApp, type Hardware } from './app';
 import { TELEMETRY } from './telemetry';
@@ -258,10 +281,12 @@ edge rule (on below \`heaterOnC\`, off above \`heaterOffC\` in manifest.json).
 | \`main.ts\` | the entry: \`runFirmware\` with this app |
 | \`hardware-esp32.ts\`, \`hardware-sim.ts\` | the board's drivers; mcsim's and the simulator's stand-ins |
 | \`sim.json\` | \`canopy sim\`'s sensor model per field |
+| \`scenario.yaml\` | a simulated night of ten devices, with assertions on the fields |
 
 \`\`\`sh
 npx canopy sim --virtual-time --duration 10m --json     # three simulated devices of this app
 npx canopy sim --devices 20 --engine node              # a fleet, live view
+npx canopy sim --scenario scenario.yaml                # a night, a partition, assertions on the fields
 npx vitest run                                         # app.test.ts
 npx canopy build --target lin                          # mcsim build (Moddable SDK)
 npx canopy build --target esp32 --ssid WIFI --password PASS --broker mqtt://192.168.1.10:1883
