@@ -234,24 +234,38 @@ export default {
 };
 `,
     'tsconfig.json': json({
+      // Type-checks the app as mcconfig's tsc will (strict, ES2022, no Node): the SDK's module
+      // names mapped to Canopy's files (lin's choices for the per-platform ones), the Moddable
+      // typings and Canopy's device/types. \`npx tsc -p .\` once the devDependencies are installed.
       compilerOptions: {
         target: 'es2022',
-        lib: ['es2023'],
+        lib: ['es2022'],
         module: 'preserve',
         moduleResolution: 'bundler',
         strict: true,
+        noImplicitOverride: true,
         noEmit: true,
+        isolatedModules: true,
+        verbatimModuleSyntax: true,
         skipLibCheck: true,
-        allowImportingTsExtensions: true,
         types: ['vitest/globals'],
         paths: {
           [`${name}/hardware`]: ['./hardware-sim.ts'],
           [`${name}/*`]: ['./*'],
+          'canopy/network': [`${sdk}/device/platform/moddable/host-network.ts`],
+          'canopy/tls': [`${sdk}/device/platform/moddable/no-tls.ts`],
+          'canopy/ota': [`${sdk}/device/platform/moddable/no-ota.ts`],
+          'canopy/outbox-area': [`${sdk}/device/platform/moddable/file-outbox-area.ts`],
+          'canopy/crypto': [`${sdk}/device/platform/moddable/native-crypto.ts`],
           'device/*': [`${sdk}/device/*`],
           'protocol/*': [`${sdk}/protocol/*`],
         },
       },
-      include: ['*.ts', `${sdk}/device/types`, 'node_modules/@moddable/typings/xs.d.ts', 'node_modules/@moddable/typings/global.d.ts', 'node_modules/@moddable/typings/embedded_io/digital.d.ts'],
+      include: [
+        '*.ts',
+        `${sdk}/device/types`,
+        ...['xs', 'timer', 'time', 'preference', 'flash', 'file', 'wifi', 'sntp', 'net', 'mc/config', 'global', 'embedded_io/_common', 'embedded_io/system', 'embedded_io/digital', 'embedded_io/analog', 'embedded_io/i2c', 'embedded_io/socket/tcp'].map((t) => `node_modules/@moddable/typings/${t}.d.ts`),
+      ],
       exclude: ['vitest.config.ts'],
     }),
     'package.json': json({

@@ -2,8 +2,8 @@
 // greenhouse example run in the simulator on both engines, their samples decoded by their own
 // declaration; scenarios assert on declared fields; each failure a user can hit has its exit code
 // and message. The CLI runs as a child process in the app's folder, as a user runs it.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,15 @@ describe('canopy new NAME', () => {
     });
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/1 passed/);
+  }, 120_000);
+});
+
+describe('the scaffold type-checks', () => {
+  it('tsc -p . in the app folder (its devDependencies: this checkout\'s node_modules) reports nothing', () => {
+    if (!existsSync(join(work, 'typed'))) spawnSync(process.execPath, [bin, 'new', 'typed'], { cwd: work });
+    symlinkSync(join(root, 'node_modules'), join(work, 'typed/node_modules'));
+    const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: join(work, 'typed'), encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
   }, 120_000);
 });
 
