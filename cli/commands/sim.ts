@@ -1,6 +1,6 @@
 // `canopy sim`: virtual devices running the device app on the real XS engine (or V8), against the
 // embedded broker or any other, with a live view, JSON lines, or a scenario with assertions.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { intFlag, parse, UsageError, verb } from '../flags.ts';
 import { findXsnapWorker } from '../../host/xs/worker.ts';
@@ -139,7 +139,9 @@ const command: Command = {
     }
 
     // An app folder is read, bundled and checked before any broker or device starts.
-    const appDir = f.app ?? (holdsApp(process.cwd()) ? '.' : undefined);
+    // --app naming Canopy's own folder is the built-in sensor-node, as running there without it is.
+    const builtIn = (dir: string) => existsSync(join(dir, 'manifest.json')) && !holdsApp(dir);
+    const appDir = f.app !== undefined ? (builtIn(f.app) ? undefined : f.app) : holdsApp(process.cwd()) ? '.' : undefined;
     const app = appDir === undefined ? undefined : await loadSimApp(appDir);
     if (app) process.stderr.write(`canopy sim: app "${app.telemetry.declaration.name}" (schema ${app.telemetry.id}) from ${app.dir}\n`);
 
