@@ -30,6 +30,7 @@ const verbs: Record<string, Entry> = {
   export: { summary: 'stored samples of the fleet or some devices over a time range, as CSV or JSON lines', load: () => import('./commands/export.ts') },
   console: { summary: 'web console: live fleet table, device plots, OTA uploads and rollouts, browser flasher', load: () => import('./commands/console.ts') },
   acl: { summary: 'broker ACL: each device only its own topics, technician and monitor roles', load: () => import('./commands/acl.ts') },
+  new: { summary: 'scaffold a device app in a new folder (manifest, main, telemetry, sim models, test)', load: () => import('./commands/new.ts') },
 };
 
 export { version } from './version.ts';

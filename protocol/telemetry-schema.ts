@@ -232,7 +232,9 @@ function wire(c: Compiled, v: FieldValue | undefined): CborValue {
     throw new TelemetryError(`${f.name} has no value and is not nullable`);
   }
   if (typeof v !== 'number') throw new TelemetryError(`${f.name} must be a number`);
-  let t = Math.round(v * c.factor);
+  // + 0 turns -0 (a reading of -0.04 °C rounds to it; so can a sign-and-magnitude sensor's 0) into 0:
+  // CBOR has no integer -0, the encoder would send a float, and every decoder refuses the sample.
+  let t = Math.round(v * c.factor) + 0;
   if (f.saturate) t = Math.min(c.hi, Math.max(c.lo, t));
   if (!(t >= c.lo && t <= c.hi)) throw new TelemetryError(`${f.name} ${v} is outside ${f.min}..${f.max}`);
   return t;

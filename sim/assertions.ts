@@ -36,11 +36,32 @@ function check(a: Assertion, devices: string[], run: RunSummary): AssertionResul
         .map(([d, n]) => `${d}: ${n} samples arrived`);
       return result(`every device delivers at least ${a.min} samples`, failures, `${devices.length} devices`);
     }
+    case 'field-range': {
+      const f = run.fields.get(a.field);
+      const name = `${a.field} within ${a.min ?? '-∞'}..${a.max ?? '∞'}`;
+      if (!f || f.readings === 0) return result(name, [`no reading of field "${a.field}" arrived (${fieldsSeen(run)})`], '');
+      const out = f.first.filter((r) => typeof r.value === 'number' && ((a.min !== undefined && r.value < a.min) || (a.max !== undefined && r.value > a.max)));
+      const failures = (a.min !== undefined && f.min < a.min) || (a.max !== undefined && f.max > a.max)
+        ? [`${a.field} ranged ${f.min}..${f.max} over ${f.readings} readings${out.length ? ` (first: ${out.slice(0, MAX_LISTED).map((r) => `${r.device} seq ${r.seq}: ${r.value}`).join(', ')})` : ''}`]
+        : [];
+      return result(name, failures, `${f.readings} readings, ${f.min}..${f.max}`);
+    }
+    case 'field-seen': {
+      const f = run.fields.get(a.field);
+      const name = a.value === undefined ? `${a.field} has a reading` : `${a.field} is ${a.value} at least once`;
+      if (!f || f.readings === 0) return result(name, [`no reading of field "${a.field}" arrived (${fieldsSeen(run)})`], '');
+      const ok = a.value === undefined || f.values.has(a.value);
+      return result(name, ok ? [] : [`${a.field} was never ${a.value} in ${f.readings} readings (seen: ${[...f.values].slice(0, 8).join(', ')})`], `${f.readings} readings`);
+    }
     case 'no-decode-errors': {
       const more = run.decodeErrors - run.firstDecodeErrors.length;
       return result('no decode errors', more > 0 ? [...run.firstDecodeErrors, `… ${more} more`] : run.firstDecodeErrors, 'none');
     }
   }
+}
+
+function fieldsSeen(run: RunSummary): string {
+  return run.fields.size ? `fields seen: ${[...run.fields.keys()].join(', ')}` : 'no app telemetry arrived: is this run the app (--app DIR)?';
 }
 
 /** QoS 1: every produced sample arrives at least once. QoS 2: exactly once. */

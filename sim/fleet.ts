@@ -13,6 +13,8 @@ import { setDeviceTrust } from '../host/device-socket.ts';
 import { readPem } from '../host/transport.ts';
 import { formatBrokerUrl } from '../protocol/broker-url.ts';
 import { NodeDevice } from './node-device.ts';
+import type { SimApp } from './app.ts';
+import { FieldModels } from './field-models.ts';
 import type { DeviceGroup } from './scenario.ts';
 import { parseBrokerUrl } from '../protocol/broker-url.ts';
 import type { DeviceIdentity, NetActivity } from '../host/device-socket.ts';
@@ -55,6 +57,8 @@ export interface FleetOptions {
   identities?: ProvisionedIdentity[];
   /** The client certificate and key every device without a provisioned identity presents (sim --cert/--key). */
   sharedIdentity?: DeviceIdentity;
+  /** Run this app (`canopy sim --app DIR`, sim/app.ts) instead of the built-in sensor-node. */
+  app?: SimApp;
 }
 
 /** The firmware for the XS engine (its modules under their manifest names), built once per process. */
@@ -79,7 +83,8 @@ export class Fleet {
 
   static async create(options: FleetOptions): Promise<Fleet> {
     const fleet = new Fleet(options);
-    const code = options.engine === 'xs' ? await deviceBundleCode() : undefined;
+    const app = options.app;
+    const code = options.engine === 'xs' ? (app ? app.xsCode() : await deviceBundleCode()) : undefined;
     const upstream = parseBrokerUrl(options.brokerUrl);
     setDeviceTrust(options.caFile === undefined ? undefined : readPem(options.caFile, 'CA certificate'));
     const all = deviceIds(options.groups);
@@ -95,7 +100,8 @@ export class Fleet {
         seed,
         epoch: options.epoch,
         dhtErrorRate: group.dhtErrorRate,
-        motion: { perHour: group.motionPerHour },
+        // An app's sensors are its declared fields' models; no PIR of the sensor-node's to drive.
+        motion: { perHour: app ? 0 : group.motionPerHour },
       });
       let proxy: FaultProxy | undefined;
       if (options.proxies) {
@@ -110,6 +116,8 @@ export class Fleet {
         : options.brokerUrl;
       // No outboxLimit here: the simulated firmware keeps the firmware's default (64), as a device does.
       const config = {
+        // The app's manifest config (its own keys); the simulator's settings over it.
+        ...app?.config,
         deviceId: id,
         broker,
         topicPrefix: options.topicPrefix ?? 'canopy',
@@ -121,8 +129,9 @@ export class Fleet {
       const onEvent = (e: SimDeviceEvent) => options.onDeviceEvent?.(id, e);
       const flash = options.stateDir === undefined ? undefined : StoredFlash.open(options.stateDir, id);
       const identity = provisioned ? { cert: provisioned.identity.cert, key: provisioned.identity.key } : options.sharedIdentity;
-      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent, activity: options.activity, flash, identity };
-      const device: SimDevice = code ? new XsDevice({ ...common, code }) : new NodeDevice(common);
+      const fields = app ? new FieldModels(app.telemetry, app.sim, options.clock, seed, options.epoch) : undefined;
+      const common = { config, clock: options.clock, sensors: model, seed, epoch: options.epoch, onEvent, activity: options.activity, flash, identity, fields: fields && (() => fields.values()) };
+      const device: SimDevice = code ? new XsDevice({ ...common, code }) : new NodeDevice({ ...common, makeApp: app?.makeApp });
       const member = { id, group, device, model, proxy };
       fleet.members.push(member);
       fleet.byId.set(id, member);

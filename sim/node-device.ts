@@ -11,8 +11,14 @@ import { openDeviceSocket, type DeviceSocket } from '../host/device-socket.ts';
 import { DeviceFlash, type SimDevice, type SimDeviceOptions } from './sim-device.ts';
 import { otaOptionsFromConfig } from '../device/app/device-ota.ts';
 import { nodeVerifier } from '../host/crypto.ts';
+import type { MakeApp } from './app.ts';
+import type { DeviceAppDefinition } from '../device/app/app-definition.ts';
+import { layeredSource, type ConfigSource, type DeviceConfig } from '../device/config.ts';
 
-export type NodeDeviceOptions = SimDeviceOptions;
+export interface NodeDeviceOptions extends SimDeviceOptions {
+  /** An app's makeApp (sim/app.ts); default the built-in sensor-node app. */
+  makeApp?: MakeApp;
+}
 
 export class NodeDevice implements SimDevice {
   readonly id: string;
@@ -103,7 +109,7 @@ export class NodeDevice implements SimDevice {
     this.app = new DeviceApp({
       platform,
       config,
-      app: sensorNodeApp({
+      app: options.makeApp ? this.appOf(options.makeApp, platform, config, source) : sensorNodeApp({
         climate: () => options.sensors.climate(),
         light: () => options.sensors.light(),
         motion: () => options.sensors.motion(),
@@ -122,6 +128,14 @@ export class NodeDevice implements SimDevice {
       },
     });
     this.app.start();
+  }
+
+  /** An app's definition as its main makes it, with the simulator's modeled fields read over its own. */
+  private appOf(makeApp: MakeApp, platform: DevicePlatform, settings: DeviceConfig, source: ConfigSource): DeviceAppDefinition {
+    const app = makeApp({ settings, config: layeredSource(platform.storage, source), clock: platform.clock, log: platform.log });
+    const fields = this.options.fields;
+    if (!fields) return app;
+    return { ...app, read: () => ({ ...app.read(), ...fields() }) };
   }
 
   async sampleNow(): Promise<void> {

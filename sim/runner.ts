@@ -17,6 +17,7 @@ import { Fleet } from './fleet.ts';
 import { FleetObserver, type Observation } from './observer.ts';
 import type { Fault, Scenario } from './scenario.ts';
 import { RunSummary } from './summary.ts';
+import type { SimApp } from './app.ts';
 
 export interface SimRunOptions {
   scenario: Scenario;
@@ -53,6 +54,8 @@ export interface SimRunOptions {
   onBrokerProblem?: (reason: string) => void;
   /** Extra config for every device (OTA vendor, class, trust store). */
   deviceConfig?: Record<string, unknown>;
+  /** Run this app instead of the built-in sensor-node (sim/app.ts); its samples are decoded by its declaration. */
+  app?: SimApp;
   /** Everything is up and running. */
   onStarted?: (run: StartedRun) => void;
 }
@@ -104,7 +107,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
   const activity = new NetActivity();
   // At the fleet's highest QoS (at least 1, for the status and motion messages the assertions read).
   const qos = Math.max(1, ...scenario.groups.map((g) => g.qos)) as 1 | 2;
-  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), tls: options.observerTls ?? (options.caFile ? { ca: options.caFile } : undefined), activity, qos });
+  const observer = new FleetObserver({ broker: brokerUrl, topicPrefix: options.topicPrefix, now: () => clock.now(), tls: options.observerTls ?? (options.caFile ? { ca: options.caFile } : undefined), activity, qos, telemetry: options.app ? [options.app.telemetry] : undefined });
   observer.on('observation', (o: Observation) => summary.observe(o));
   if (options.onObservation) observer.on('observation', options.onObservation);
   let brokerProblem: string | undefined;
@@ -135,6 +138,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
         topicPrefix: options.topicPrefix,
         shard: options.shard,
         deviceConfig: options.deviceConfig,
+        app: options.app,
         activity,
         onDeviceEvent: (device, e) => {
           if (e.type === 'sample') summary.produced(device, e.seq, e.qos);
@@ -283,7 +287,7 @@ function untilObserved(observer: FleetObserver, summary: RunSummary, timeoutMs: 
       resolve();
     }
     function on(o: Observation) {
-      if (o.kind === 'telemetry' && summary.missing() === 0) finish();
+      if ((o.kind === 'telemetry' || o.kind === 'record') && summary.missing() === 0) finish();
     }
     observer.on('observation', on);
   });

@@ -34,7 +34,11 @@ export type Assertion =
   | { type: 'online-after-partition'; withinMs: number }
   | { type: 'motion-seen'; min: number }
   | { type: 'samples-at-least'; min: number }
-  | { type: 'no-decode-errors' };
+  | { type: 'no-decode-errors' }
+  /** An app's declared field (`canopy sim --app`): every reading within min..max. */
+  | { type: 'field-range'; field: string; min?: number; max?: number }
+  /** An app's declared field took this value (or any reading) at least once. */
+  | { type: 'field-seen'; field: string; value?: number | boolean };
 
 export interface Scenario {
   name: string;
@@ -223,7 +227,22 @@ function parseAssertion(raw: unknown, path: string): Assertion {
     case 'noDecodeErrors':
       if (a[k] !== true) throw new ScenarioError(`${path}.${k}: expected true`);
       return { type: k === 'delivered' ? 'delivered' : 'no-decode-errors' };
+    case 'fieldRange': {
+      const f = obj(a[k], `${path}.${k}`);
+      only(f, ['field', 'min', 'max'], `${path}.${k}`);
+      if (typeof f.field !== 'string') throw new ScenarioError(`${path}.${k}.field: expected a field name of the app's telemetry`);
+      const bound = (b: 'min' | 'max') => (f[b] === undefined ? undefined : num(f[b], `${path}.${k}.${b}`, -1e12, 1e12, 0));
+      if (f.min === undefined && f.max === undefined) throw new ScenarioError(`${path}.${k}: expected min, max or both`);
+      return { type: 'field-range', field: f.field, min: bound('min'), max: bound('max') };
+    }
+    case 'fieldSeen': {
+      const f = obj(a[k], `${path}.${k}`);
+      only(f, ['field', 'value'], `${path}.${k}`);
+      if (typeof f.field !== 'string') throw new ScenarioError(`${path}.${k}.field: expected a field name of the app's telemetry`);
+      if (f.value !== undefined && typeof f.value !== 'number' && typeof f.value !== 'boolean') throw new ScenarioError(`${path}.${k}.value: expected a number or true/false`);
+      return { type: 'field-seen', field: f.field, value: f.value as number | boolean | undefined };
+    }
     default:
-      throw new ScenarioError(`${path}: unknown assertion "${k}" (expected delivered, offlineAfterPartition, onlineAfterPartition, motionSeen, samplesAtLeast, noDecodeErrors)`);
+      throw new ScenarioError(`${path}: unknown assertion "${k}" (expected delivered, offlineAfterPartition, onlineAfterPartition, motionSeen, samplesAtLeast, noDecodeErrors, fieldRange, fieldSeen)`);
   }
 }

@@ -6,6 +6,7 @@ import { decodeRecords, encodeRecord, type StoreRecord } from '../protocol/sessi
 import type { ClimateReading } from '../device/sensor-node/app.ts';
 import { MemoryRecordStore, VirtualFlash } from './virtual-flash.ts';
 import type { Clock } from '../host/xs/timers.ts';
+import type { TelemetryValues } from '../protocol/telemetry-schema.ts';
 import type { DeviceIdentity, NetActivity } from '../host/device-socket.ts';
 
 /** Where a simulated device's sensor values come from (sim/models.ts). */
@@ -46,6 +47,8 @@ export interface SimDeviceOptions {
   activity?: NetActivity;
   /** Its provisioned client certificate and key, presented on an mqtts:// connection. */
   identity?: DeviceIdentity;
+  /** An app's modeled fields (`canopy sim --app`, sim/field-models.ts): they replace the app's own reading. */
+  fields?: () => TelemetryValues;
 }
 
 export interface SimDevice {

@@ -108,6 +108,18 @@ export interface PartitionWindow {
   endMs: number;
 }
 
+/** One declared field's readings over the run (bounded: the first few values are kept). */
+export interface FieldTally {
+  readings: number;
+  nulls: number;
+  min: number;
+  max: number;
+  /** Up to 64 distinct values. */
+  values: Set<number | boolean>;
+  /** The first readings with their device, to name where a range was left. */
+  first: { device: string; seq: number; value: number | boolean }[];
+}
+
 /** One device's part of the summary. */
 export interface DeviceTally {
   /** QoS 1/2 samples the firmware produced, and those at QoS 2. */
@@ -137,6 +149,27 @@ export class RunSummary {
   motionEvents = 0;
   decodeErrors = 0;
   readonly firstDecodeErrors: string[] = [];
+  /** An app's declared fields (`canopy sim --app`), over the fleet: what the assertions on fields read. */
+  readonly fields = new Map<string, FieldTally>();
+
+  private noteFields(device: string, record: Record<string, unknown>): void {
+    for (const [name, v] of Object.entries(record)) {
+      if (name === 'seq' || name === 'ts' || name === 'schema') continue;
+      let f = this.fields.get(name);
+      if (!f) this.fields.set(name, (f = { readings: 0, nulls: 0, min: Infinity, max: -Infinity, values: new Set(), first: [] }));
+      if (v === null || v === undefined) {
+        f.nulls++;
+        continue;
+      }
+      f.readings++;
+      if (typeof v === 'number') {
+        f.min = Math.min(f.min, v);
+        f.max = Math.max(f.max, v);
+      }
+      if (f.values.size < 64) f.values.add(v as number | boolean);
+      if (f.first.length < 256) f.first.push({ device, seq: record.seq as number, value: v as number | boolean });
+    }
+  }
 
   tally(device: string): DeviceTally {
     let t = this.devices.get(device);
@@ -165,6 +198,14 @@ export class RunSummary {
         const t = this.tally(o.device);
         t.telemetry++;
         if (!t.seen.add(o.sample.seq)) t.seenAgain.add(o.sample.seq);
+        return;
+      }
+      case 'record': {
+        // An app's own telemetry (`canopy sim --app`): counted and checked as the sensor-node's.
+        const t = this.tally(o.device);
+        t.telemetry++;
+        if (!t.seen.add(o.record.seq as number)) t.seenAgain.add(o.record.seq as number);
+        this.noteFields(o.device, o.record);
         return;
       }
       case 'motion':

@@ -226,6 +226,9 @@ export class XsDevice implements SimDevice {
       }
       case 3:
         return Uint8Array.of(s.motion() ? 1 : 0);
+      case 5:
+        // An app's modeled fields (device/platform/xsnap-firmware.ts), by name.
+        return json.encode(this.options.fields?.() ?? {});
       default:
         throw new Error(`unknown sensors op ${p[0]}`);
     }

@@ -9,7 +9,7 @@ import { main } from '../cli/main.ts';
 
 const root = join(import.meta.dirname, '..');
 const cli = join(root, 'bin/canopy.js');
-const VERBS = ['session', 'broker', 'sim', 'monitor', 'build', 'flash', 'serial', 'ota', 'ca', 'provision', 'devices', 'history', 'bridge', 'export', 'console', 'acl'];
+const VERBS = ['session', 'broker', 'sim', 'monitor', 'build', 'flash', 'serial', 'ota', 'ca', 'provision', 'devices', 'history', 'bridge', 'export', 'console', 'acl', 'new'];
 
 async function canopy(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];

@@ -250,5 +250,29 @@ try { verify(signed, trust); console.log('tampered package verified'); } catch (
   // ── `canopy new` goes here (issue 13 items 4 and 5; built on another branch) ───────────────────
   // From projectDir: `npx canopy new demo && cd demo && npx canopy sim --app . --virtual-time
   // --duration 10m --json`, then decode the demo's samples with its declared telemetry, as above.
-  it.todo('npx canopy new demo && cd demo && npx canopy sim --app . --virtual-time --duration 10m --json: the demo samples decode');
+  it('npx canopy new demo && cd demo && npx canopy sim --app . --virtual-time --duration 10m --json: the demo samples decode', async () => {
+    const made = npx(['new', 'demo']);
+    expect(made.code, made.stderr).toBe(0);
+    // The scaffold includes the installed SDK's manifest, where npm put it.
+    const manifest = JSON.parse(readFileSync(join(projectDir, 'demo/manifest.json'), 'utf8')) as { include: string[] };
+    expect(manifest.include[0]).toBe('../node_modules/canopy/manifest_sdk.json');
+    const sim = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('npx', ['canopy', 'sim', '--app', '.', '--virtual-time', '--duration', '10m', '--json', '--port', '0'], { cwd: join(projectDir, 'demo'), env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(sim.code, sim.stderr).toBe(0);
+    const printed = sim.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; device: string; app?: string; record?: Record<string, unknown> });
+    expect(printed.filter((l) => l.kind === 'decode-error' || l.kind === 'telemetry')).toEqual([]);
+    const records = printed.filter((l) => l.kind === 'record');
+    expect(new Set(records.map((r) => r.device)).size).toBe(3);
+    expect(records.length).toBeGreaterThanOrEqual(3 * 100);
+    for (const r of records) {
+      expect(r.app).toBe('demo');
+      expect(Object.keys(r.record!).sort()).toEqual(['heater', 'humidity', 'seq', 'temperature', 'ts']);
+    }
+  }, 180_000);
 });

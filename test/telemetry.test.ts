@@ -208,6 +208,16 @@ describe('telemetry an app declares', () => {
     expect(() => t.encode(1, 1, { temperature: null, soil: 1, fan: 1 })).toThrow(/fan must be a boolean/);
   });
 
+  it('a reading that rounds to -0 (-0.04 °C, or a sensor\'s signed zero) is sent as the integer 0, not a float', () => {
+    // Found by canopy sim --app on a cold night: every such sample was refused as "not valid CBOR".
+    const t = new Telemetry(greenhouse);
+    for (const temperature of [-0.04, -0]) {
+      const bytes = t.encode(1, 1, { temperature, soil: 1, fan: false });
+      expect(t.decode(bytes).temperature).toBe(0);
+      expect(Object.is(cborx(Buffer.from(bytes))[3], 0)).toBe(true);
+    }
+  });
+
   it('a changed declaration is a new schema id, and no decoder misreads another schema', () => {
     const v1 = new Telemetry(greenhouse);
     const v2 = new Telemetry({ ...greenhouse, fields: greenhouse.fields.map((f) => (f.name === 'soil' ? { ...f, scale: 1 } : f)) });

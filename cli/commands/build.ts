@@ -7,6 +7,7 @@ import { delimiter, join, resolve } from 'node:path';
 import type { Command } from '../command.ts';
 import { checkPrerequisites } from '../../host/moddable/prerequisites.ts';
 import { redact } from '../../host/redact.ts';
+import { APP_BUILD_DIR, holdsApp } from '../../host/app-folder.ts';
 import { parse, UsageError, verb } from '../flags.ts';
 
 const spec = verb({
@@ -22,7 +23,7 @@ const spec = verb({
     broker: { type: 'string', value: 'URL', help: 'broker URL compiled in (config "broker"), e.g. mqtt://192.168.1.10:1883' },
     'device-id': { type: 'string', value: 'ID', help: 'device id compiled in (config "deviceId"); NVS "canopy" overrides it' },
     debug: { type: 'boolean', help: 'a debug build (xsbug); default: release (-t build)' },
-    out: { type: 'string', value: 'DIR', help: "mcconfig output folder (default: the SDK's build folder)" },
+    out: { type: 'string', value: 'DIR', help: "mcconfig output folder (default: ./build in an app's folder, else the SDK's build folder)" },
     'dry-run': { type: 'boolean', help: 'check and print the mcconfig command without running it' },
   },
   examples: [
@@ -64,14 +65,16 @@ const command: Command = {
       console.error(`canopy build: cannot build for ${target} yet:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
       return 1;
     }
-    const argv = mcconfigArgs({ platform: f.board ?? target, debug: Boolean(f.debug), out: f.out, config });
+    // In an app's folder (canopy new) the firmware goes to ./build, where `canopy flash` looks for it.
+    const out = f.out ?? (holdsApp(process.cwd()) ? APP_BUILD_DIR : undefined);
+    const argv = mcconfigArgs({ platform: f.board ?? target, debug: Boolean(f.debug), out, config });
     const shown = redact(argv.join(' '));
     if (f['dry-run']) {
       console.log(`${mcconfig} ${shown}`);
       return 0;
     }
     // mcconfig refuses an -o folder that does not exist yet ("directory not found").
-    if (f.out) mkdirSync(resolve(f.out), { recursive: true });
+    if (out) mkdirSync(resolve(out), { recursive: true });
     console.error(`canopy build: ${mcconfig} ${shown}`);
     const code = await new Promise<number>((done) => {
       const child = spawn(mcconfig, argv, { stdio: 'inherit' });

@@ -3,6 +3,7 @@ import type { Command } from '../command.ts';
 import { FlashError } from '../../host/flash/errors.ts';
 import type { FlashReport } from '../../host/flash/flasher.ts';
 import { verifyOtaPackage, type OtaPayloadStep } from '../../host/flash/ota-input.ts';
+import { APP_BUILD_DIR, appEsp32Build, holdsApp } from '../../host/app-folder.ts';
 import { addNvsImage, parseAddress, planFromBuildDir, planFromOtaPackage, planFromPairs, type FlashPlan } from '../../host/flash/plan.ts';
 import { pickPort, type PortListing } from '../../host/flash/ports.ts';
 import { progressLine, summaryLines } from '../../host/flash/progress.ts';
@@ -36,6 +37,7 @@ const spec = verb({
   },
   examples: [
     'flash path/to/build',
+    'flash                                  # in an app\'s folder: its esp32 build (canopy build --target esp32)',
     'flash 0x1000=bootloader.bin 0x8000=partition-table.bin 0x10000=app.bin',
     'flash --erase --baud 921600 path/to/build   # wipe NVS too; faster link',
     'flash --ota app.canopy --trust trust.json',
@@ -83,6 +85,12 @@ async function buildPlan(positionals: string[], ota: string | undefined, appOffs
     return planFromOtaPackage(ota, step, appOffset === undefined ? undefined : parseAddress(appOffset, '--app-offset'));
   }
   if (appOffset !== undefined) throw new UsageError('--app-offset only applies with --ota');
+  if (positionals.length === 0 && holdsApp(process.cwd())) {
+    // In an app's folder: the esp32 build that `canopy build --target esp32` wrote there.
+    const built = appEsp32Build(process.cwd());
+    if (!built) throw new UsageError(`no esp32 build of this app in ./${APP_BUILD_DIR}: run npx canopy build --target esp32 first`);
+    return planFromBuildDir(built);
+  }
   if (positionals.length === 0) throw new UsageError('say what to flash: a build folder, ADDRESS=FILE pairs or --ota PACKAGE');
   if (positionals.every((p) => p.includes('='))) return planFromPairs(positionals);
   if (positionals.length === 1) return planFromBuildDir(positionals[0]);

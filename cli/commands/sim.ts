@@ -1,6 +1,6 @@
 // `canopy sim`: virtual devices running the device app on the real XS engine (or V8), against the
 // embedded broker or any other, with a live view, JSON lines, or a scenario with assertions.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.ts';
 import { intFlag, parse, UsageError, verb } from '../flags.ts';
 import { findXsnapWorker } from '../../host/xs/worker.ts';
@@ -16,11 +16,14 @@ import { trustStoreJson } from '../../protocol/ota/trust.ts';
 import { brokerConnection, brokerFlags } from '../broker-flags.ts';
 import { readProvisionedDevices, validityProblem, type ProvisionedIdentity } from '../../host/client-identity.ts';
 import { join } from 'node:path';
+import { loadSimApp } from '../../sim/app.ts';
+import { holdsApp } from '../../host/app-folder.ts';
 
 const spec = verb({
   name: 'sim',
   summary: 'Runs virtual devices (the device app, unchanged) against an MQTT broker.',
   flags: {
+    app: { type: 'string', value: 'DIR', help: 'run the device app in DIR (its manifest.json, main, telemetry and sim.json sensor models; default: the current folder if it holds an app, else the built-in sensor-node)' },
     devices: { type: 'string', value: 'N', help: 'devices to run (default 3)' },
     interval: { type: 'string', value: 'MS', help: 'telemetry interval in ms (default 5000; at least 1000)' },
     qos: { type: 'string', value: '0|1|2', help: 'telemetry QoS (default 1)' },
@@ -46,6 +49,7 @@ const spec = verb({
   },
   examples: [
     'sim                                          # 3 devices, embedded broker, live view',
+    'sim --app examples/greenhouse --virtual-time --duration 10m --json   # your own app: its declared fields, decoded',
     'sim --devices 20 --interval 2000 --engine node',
     'sim --virtual-time --duration 1h --json > run.jsonl   # an hour of device time in seconds',
     'sim --scenario sim/scenarios/partition.yaml --junit report.xml',
@@ -134,6 +138,13 @@ const command: Command = {
       }
     }
 
+    // An app folder is read, bundled and checked before any broker or device starts.
+    // --app naming Canopy's own folder is the built-in sensor-node, as running there without it is.
+    const builtIn = (dir: string) => existsSync(join(dir, 'manifest.json')) && !holdsApp(dir);
+    const appDir = f.app !== undefined ? (builtIn(f.app) ? undefined : f.app) : holdsApp(process.cwd()) ? '.' : undefined;
+    const app = appDir === undefined ? undefined : await loadSimApp(appDir);
+    if (app) process.stderr.write(`canopy sim: app "${app.telemetry.declaration.name}" (schema ${app.telemetry.id}) from ${app.dir}\n`);
+
     let deviceConfig: Record<string, unknown> | undefined;
     if (f['ota-trust']) {
       // Checked here, handed to the devices as the JSON they parse themselves.
@@ -183,6 +194,7 @@ const command: Command = {
         topicPrefix: f.prefix,
         shard,
         deviceConfig,
+        app,
         proxies: liveFaults || undefined,
         untilAborted,
         signal: controller.signal,
