@@ -2,31 +2,20 @@
 // checkout as it is. The lin build boots in mcsim against a real mosquitto, and the assertions are
 // made from the broker's side; the esp32 build's TypeScript, xsc and xsl steps run too. No stand-in
 // here: a green run means real mcconfig, real XS and real module resolution agreed.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModuleGraph } from '../../host/xs/module-graph.ts';
-import { NOT_PRELOADED, readManifestModules } from '../../host/xs/manifest.ts';
 import { decodeSample } from '../../protocol/telemetry.ts';
 import { Topics } from '../../protocol/topics.ts';
 import { TestClient } from '../support/clients.ts';
 import { Mosquitto } from '../../host/mosquitto.ts';
 import { root } from '../support/device-bundle.ts';
-import { buildEsp32Xs, buildLin, builtModuleNames, Mcsim, preloadedModules, requireSdk, Xvfb, type LinBuild, type Sdk } from '../../host/moddable/sdk.ts';
-import { XsbugListener } from '../../host/moddable/xsbug.ts';
+import { buildEsp32Xs, buildLin, builtModuleNames, requireSdk, type LinBuild, type Sdk } from '../../host/moddable/sdk.ts';
+import { expectedModules, expectPreloaded, withLinRun } from './lin-run.ts';
 
 const DEVICE = 'moddable-ci';
 const topics = new Topics('canopy');
 const manifest = join(root, 'manifest.json');
-const LIN_PREFERENCES = '/tmp/modpreferences.json';
-/** lin's outbox ring (device/platform/moddable/file-outbox-area.ts), also one file per machine. */
-const LIN_OUTBOX = '/tmp/canopy-outbox.bin';
-
-/** Every module a build of `platform` must contain: ours by manifest name, and the pinned SDK list. */
-function expectedModules(platform: 'esp32' | 'lin'): string[] {
-  const graph = loadModuleGraph(manifest, platform);
-  return [...new Set([...graph.modules.keys(), ...graph.sdk])].sort();
-}
 
 /**
  * Exceptions thrown in Canopy's own modules. xsbug breaks on every throw, caught ones included, and
@@ -35,13 +24,6 @@ function expectedModules(platform: 'esp32' | 'lin'): string[] {
  */
 function ours(exceptions: string[]): string[] {
   return exceptions.filter((e) => e.includes(root));
-}
-
-function expectPreloaded(platform: 'esp32' | 'lin', makefile: string): void {
-  const preloaded = new Set(preloadedModules(makefile));
-  const ours = [...readManifestModules(manifest, platform).modules.keys()];
-  expect(ours.filter((m) => !preloaded.has(m) && !(m in NOT_PRELOADED[platform]))).toEqual([]);
-  expect(ours.filter((m) => preloaded.has(m) && m in NOT_PRELOADED[platform])).toEqual([]);
 }
 
 describe('the firmware on the real Moddable SDK', () => {
@@ -60,27 +42,19 @@ describe('the firmware on the real Moddable SDK', () => {
   });
 
   it('the lin build holds exactly the modules the resolution check knows, under the same names', () => {
-    expect(builtModuleNames(lin.modulesDir)).toEqual(expectedModules('lin'));
+    expect(builtModuleNames(lin.modulesDir)).toEqual(expectedModules(manifest, 'lin'));
   });
 
   it('the lin build preloads every Canopy module but those that must load at run time', () => {
-    expectPreloaded('lin', lin.makefile);
+    expectPreloaded(manifest, 'lin', lin.makefile);
   });
 
   it('boots in mcsim: retained online, CBOR telemetry, the will after kill -9, the seq resumes after a restart', async () => {
-    const xsbug = await new XsbugListener().start();
-    const display = await new Xvfb().start();
-    const watcher = await new TestClient(broker.url, { clientId: 'moddable-watcher', keepalive: 30 }).connect();
-    const mcsim = new Mcsim(sdk, lin.mcso);
-    // lin's preference keeps every run's store in one file: start this run from none, and put a
-    // developer's own back afterwards.
-    const saved = new Map([LIN_PREFERENCES, LIN_OUTBOX].map((f) => [f, existsSync(f) ? readFileSync(f) : undefined]));
-    for (const f of saved.keys()) rmSync(f, { force: true });
-    try {
+    await withLinRun(sdk, lin, broker.url, 'moddable-watcher', async ({ xsbug, watcher, mcsim, boot }) => {
       await watcher.subscribe(`canopy/${DEVICE}/#`, 1);
       const samples = () => watcher.received.filter((r) => r.topic === topics.telemetry(DEVICE));
       const statuses = () => watcher.texts(topics.status(DEVICE));
-      mcsim.start(display.display, xsbug.port);
+      boot();
       await watcher.until(() => statuses().at(-1) === 'online' && samples().length >= 3, 'online and 3 samples from the lin firmware', 60_000);
       // The retained status as a new subscriber sees it.
       const late = await new TestClient(broker.url, { clientId: 'moddable-late', keepalive: 30 }).connect();
@@ -107,7 +81,7 @@ describe('the firmware on the real Moddable SDK', () => {
       const lastSeq = Math.max(...decoded.map((s) => s.seq));
       const seen = samples().length;
       const seqs = () => watcher.events.flatMap((e) => (e.type === 'message' && e.topic === topics.telemetry(DEVICE) ? [decodeSample(e.payload).seq] : []));
-      mcsim.start(display.display, xsbug.port);
+      boot();
       await watcher.until(() => seqs().slice(seen).some((q) => q > lastSeq), 'a new sample after the restart', 60_000);
       const afterRestart = seqs().slice(seen);
       const resumed = { seq: afterRestart.find((q) => q > lastSeq)! };
@@ -118,22 +92,12 @@ describe('the firmware on the real Moddable SDK', () => {
       const report = { exceptions: xsbug.exceptions, samples: decoded.length, sampleBytes: firstRun.map((p) => p.length), lastSeq, resentAfterRestart: afterRestart.filter((q) => q <= lastSeq), resumedSeq: resumed.seq, instruments: footprint, logs: xsbug.logs.slice(0, 40) };
       writeFileSync(join(lin.out, 'report.json'), JSON.stringify(report, null, 2));
       console.log(`test:moddable lin run: ${JSON.stringify(report, null, 2)}`);
-    } finally {
-      for (const [f, bytes] of saved) {
-        if (bytes) writeFileSync(f, bytes);
-        else rmSync(f, { force: true });
-      }
-      await mcsim.kill('SIGKILL');
-      mcsim.dispose();
-      await watcher.driver.stop();
-      display.stop();
-      await xsbug.stop();
-    }
+    });
   }, 240_000);
 
   it('esp32: the TypeScript, xsc and xsl steps pass, every Canopy module preloaded, the modules as the check knows them', async () => {
     const esp32 = await buildEsp32Xs(sdk, root);
-    expect(builtModuleNames(esp32.modulesDir)).toEqual(expectedModules('esp32'));
-    expectPreloaded('esp32', esp32.makefile);
+    expect(builtModuleNames(esp32.modulesDir)).toEqual(expectedModules(manifest, 'esp32'));
+    expectPreloaded(manifest, 'esp32', esp32.makefile);
   }, 600_000);
 });

@@ -4,39 +4,23 @@
 // (schema id in every sample), the edge rule switching the fan on by itself, a set-output command
 // overriding it, and the info record naming the same schema. The esp32 build's TypeScript, xsc
 // and xsl steps run too, with the DHT22, BH1750 and relay drivers on real ECMA-419 IO.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModuleGraph } from '../../host/xs/module-graph.ts';
-import { NOT_PRELOADED, readManifestModules } from '../../host/xs/manifest.ts';
 import { encodeCommand } from '../../protocol/commands.ts';
 import { decodeInfo } from '../../protocol/info.ts';
 import { schemaIdOfPayload } from '../../protocol/telemetry-schema.ts';
 import { Topics } from '../../protocol/topics.ts';
-import { TestClient } from '../support/clients.ts';
 import { Mosquitto } from '../../host/mosquitto.ts';
 import { root } from '../support/device-bundle.ts';
-import { buildEsp32Xs, buildLin, builtModuleNames, Mcsim, preloadedModules, requireSdk, Xvfb, type LinBuild, type Sdk } from '../../host/moddable/sdk.ts';
-import { XsbugListener } from '../../host/moddable/xsbug.ts';
+import { buildEsp32Xs, buildLin, builtModuleNames, requireSdk, type LinBuild, type Sdk } from '../../host/moddable/sdk.ts';
 import { GREENHOUSE_TELEMETRY } from '../../examples/greenhouse/telemetry.ts';
+import { expectedModules, expectPreloaded, withLinRun } from './lin-run.ts';
 
 const DEVICE = 'greenhouse-ci';
 const topics = new Topics('canopy');
 const app = join(root, 'examples', 'greenhouse');
 const manifest = join(app, 'manifest.json');
-const LIN_FILES = ['/tmp/modpreferences.json', '/tmp/canopy-outbox.bin'];
-
-function expectedModules(platform: 'esp32' | 'lin'): string[] {
-  const graph = loadModuleGraph(manifest, platform);
-  return [...new Set([...graph.modules.keys(), ...graph.sdk])].sort();
-}
-
-function expectPreloaded(platform: 'esp32' | 'lin', makefile: string): void {
-  const preloaded = new Set(preloadedModules(makefile));
-  const ours = [...readManifestModules(manifest, platform).modules.keys()];
-  expect(ours.filter((m) => !preloaded.has(m) && !(m in NOT_PRELOADED[platform]))).toEqual([]);
-  expect(ours.filter((m) => preloaded.has(m) && m in NOT_PRELOADED[platform])).toEqual([]);
-}
 
 describe('examples/greenhouse on the real Moddable SDK', () => {
   let sdk: Sdk;
@@ -56,22 +40,16 @@ describe('examples/greenhouse on the real Moddable SDK', () => {
   });
 
   it('the lin build holds exactly the modules the resolution check knows, every one preloaded but main', () => {
-    expect(builtModuleNames(lin.modulesDir)).toEqual(expectedModules('lin'));
-    expectPreloaded('lin', lin.makefile);
+    expect(builtModuleNames(lin.modulesDir)).toEqual(expectedModules(manifest, 'lin'));
+    expectPreloaded(manifest, 'lin', lin.makefile);
   });
 
   it('boots in mcsim: declared telemetry, the rule drives the fan, a command overrides it, info names the schema', async () => {
-    const xsbug = await new XsbugListener().start();
-    const display = await new Xvfb().start();
-    const watcher = await new TestClient(broker.url, { clientId: 'greenhouse-watcher', keepalive: 30 }).connect();
-    const mcsim = new Mcsim(sdk, lin.mcso);
-    const saved = new Map(LIN_FILES.map((f) => [f, existsSync(f) ? readFileSync(f) : undefined]));
-    for (const f of saved.keys()) rmSync(f, { force: true });
-    try {
+    await withLinRun(sdk, lin, broker.url, 'greenhouse-watcher', async ({ xsbug, watcher, boot }) => {
       await watcher.subscribe(`canopy/${DEVICE}/#`, 1);
       const payloads = () => watcher.events.flatMap((e) => (e.type === 'message' && e.topic === topics.telemetry(DEVICE) ? [e.payload] : []));
       const samples = () => payloads().map((p) => GREENHOUSE_TELEMETRY.decode(p));
-      mcsim.start(display.display, xsbug.port);
+      boot();
       await watcher.until(() => watcher.texts(topics.status(DEVICE)).at(-1) === 'online' && samples().some((s) => s.fan === true), 'online and a sample with the fan switched on by the rule', 60_000);
       for (const p of payloads()) {
         expect(schemaIdOfPayload(p)).toBe(GREENHOUSE_TELEMETRY.id);
@@ -98,22 +76,12 @@ describe('examples/greenhouse on the real Moddable SDK', () => {
       const report = { samples: samples().length, sampleBytes: [...new Set(payloads().map((p) => p.length))], schema: GREENHOUSE_TELEMETRY.id, last: samples().at(-1), instruments: xsbug.latest, logs: xsbug.logs.slice(0, 30) };
       writeFileSync(join(lin.out, 'report.json'), JSON.stringify(report, null, 2));
       console.log(`test:moddable greenhouse lin run: ${JSON.stringify(report, null, 2)}`);
-    } finally {
-      for (const [f, bytes] of saved) {
-        if (bytes) writeFileSync(f, bytes);
-        else rmSync(f, { force: true });
-      }
-      await mcsim.kill('SIGKILL');
-      mcsim.dispose();
-      await watcher.driver.stop();
-      display.stop();
-      await xsbug.stop();
-    }
+    });
   }, 240_000);
 
   it('esp32: the TypeScript, xsc and xsl steps pass with the drivers, the modules as the check knows them', async () => {
     const esp32 = await buildEsp32Xs(sdk, app);
-    expect(builtModuleNames(esp32.modulesDir)).toEqual(expectedModules('esp32'));
-    expectPreloaded('esp32', esp32.makefile);
+    expect(builtModuleNames(esp32.modulesDir)).toEqual(expectedModules(manifest, 'esp32'));
+    expectPreloaded(manifest, 'esp32', esp32.makefile);
   }, 1_500_000);
 });
