@@ -7,7 +7,8 @@ import { utf8Decode, utf8Encode } from '../protocol/utf8';
 import { DeviceApp } from './app/device-app';
 import { sensorNodeApp } from './sensor-node/app';
 import { objectSource, resolveConfig } from './config';
-import { callHost, registerChannel } from './platform/xs-bridge';
+import { callHost } from './platform/xs-bridge';
+import { registerAppChannel } from './platform/xsnap-app-channel';
 import { createXsnapPlatform, hostUnixTime } from './platform/xsnap';
 import { moddableClock } from './platform/moddable/clock';
 import { preferenceStorage } from './platform/moddable/storage';
@@ -62,21 +63,4 @@ function running(): DeviceApp {
   return app;
 }
 
-registerChannel('app', (payload) => {
-  const request = JSON.parse(utf8Decode(payload)) as { op: string };
-  switch (request.op) {
-    case 'start':
-      start();
-      return;
-    case 'stop':
-      running().stop(() => callHost('dev', utf8Encode('{"op":"stopped"}')));
-      return;
-    case 'sample':
-      running().sampleNow();
-      return;
-    case 'stats':
-      return utf8Encode(JSON.stringify(running().status));
-    default:
-      throw new Error(`unknown app op "${request.op}"`);
-  }
-});
+registerAppChannel(start, running);

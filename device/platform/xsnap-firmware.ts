@@ -13,7 +13,8 @@ import { utf8Decode, utf8Encode } from 'protocol/utf8';
 import { DeviceApp } from 'device/app/device-app';
 import type { DeviceAppDefinition } from 'device/app/app-definition';
 import { ConfigError, layeredSource, objectSource, resolveConfig, type ConfigSource, type DeviceConfig } from 'device/config';
-import { callHost, registerChannel } from 'device/platform/xs-bridge';
+import { callHost } from 'device/platform/xs-bridge';
+import { registerAppChannel } from 'device/platform/xsnap-app-channel';
 import { createXsnapPlatform, hostUnixTime } from 'device/platform/xsnap';
 import { moddableClock } from 'device/platform/moddable/clock';
 import { preferenceStorage } from 'device/platform/moddable/storage';
@@ -85,23 +86,6 @@ export function runFirmware(makeApp: (context: FirmwareContext) => DeviceAppDefi
     });
     device.start();
   };
-  registerChannel('app', (payload) => {
-    const request = JSON.parse(utf8Decode(payload)) as { op: string };
-    switch (request.op) {
-      case 'start':
-        start();
-        return;
-      case 'stop':
-        running().stop(() => callHost('dev', utf8Encode('{"op":"stopped"}')));
-        return;
-      case 'sample':
-        running().sampleNow();
-        return;
-      case 'stats':
-        return utf8Encode(JSON.stringify(running().status));
-      default:
-        throw new Error(`unknown app op "${request.op}"`);
-    }
-  });
+  registerAppChannel(start, running);
   return undefined;
 }
