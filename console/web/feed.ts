@@ -1,5 +1,6 @@
 // The live feed: one WebSocket to the console, reconnecting with backoff, holding the latest row
 // per device and rollout so a page mounted later starts from the current state.
+import type { Sample } from '../../protocol/telemetry.ts';
 export interface Row {
   id: string;
   liveness: 'online' | 'stale' | 'offline' | 'unknown';
@@ -16,15 +17,8 @@ export interface Row {
   lastError?: string;
 }
 
-export interface Sample {
-  seq: number;
-  ts: number;
-  temperature: number | null;
-  humidity: number | null;
-  lux: number | null;
-  motion: boolean;
-  dhtErrors: number;
-}
+/** The sensor-node sample as the server sends it: protocol/telemetry.ts's one definition. */
+export type { Sample };
 
 export interface DeviceProgress {
   state: string;
