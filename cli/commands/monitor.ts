@@ -6,10 +6,11 @@ import { eventLine } from '../output.ts';
 import { LiveView, renderTable, rowsThatFit } from '../../sim/view.ts';
 import { redact } from '../../host/redact.ts';
 import { brokerConnection, brokerFlags } from '../broker-flags.ts';
+import { loadSimApp } from '../../sim/app.ts';
 
 const spec = verb({
   name: 'monitor',
-  forms: ['--broker URL [--prefix P] [--json]'],
+  forms: ['--broker URL [--prefix P] [--json] [--app DIR]'],
   description: `Subscribes to a fleet's topics (<prefix>/+/#), decodes telemetry, motion events and status with
 the shared protocol module, and shows one row per device (online/offline from the retained
 status and the will; stale when samples are 1.5 intervals overdue), when each was last heard, and its
@@ -18,10 +19,12 @@ firmware version. Ctrl-C quits.`,
     broker: { type: 'string', value: 'URL', help: 'the fleet\'s broker (mqtt:// or mqtts://)' },
     prefix: { type: 'string', value: 'P', help: 'topic prefix (default canopy)' },
     json: { type: 'boolean', help: 'one JSON line per message instead of the live view' },
+    app: { type: 'string', multiple: true, value: 'DIR', help: "decode the samples of the device app in DIR by its declared telemetry (the sensor-node's are always known)" },
     ...brokerFlags,
   },
   examples: ['monitor --broker mqtt://broker.local:1883', 'monitor --broker mqtt://127.0.0.1:1883 --json > fleet.jsonl',
-    'monitor --broker mqtts://broker.local --ca fleet-ca.pem --cert tech.pem --key tech.key'],
+    'monitor --broker mqtts://broker.local --ca fleet-ca.pem --cert tech.pem --key tech.key',
+    'monitor --broker mqtt://127.0.0.1:1883 --app examples/greenhouse --json   # a fleet of your own app'],
 });
 
 const command: Command = {
@@ -30,7 +33,10 @@ const command: Command = {
     const { values: f } = parse(spec, args);
     if (!f.broker) throw new UsageError('--broker URL is required, e.g. --broker mqtt://127.0.0.1:1883');
     const conn = brokerConnection('monitor', f.broker, f);
-    const observer = new FleetObserver({ broker: conn.url, tls: conn.tls, topicPrefix: f.prefix });
+    // An app's samples carry its schema id; without its declaration they are decode errors, never misread.
+    const telemetry = [];
+    for (const dir of f.app ?? []) telemetry.push((await loadSimApp(dir)).telemetry);
+    const observer = new FleetObserver({ broker: conn.url, tls: conn.tls, topicPrefix: f.prefix, telemetry });
     let view: LiveView | undefined;
     if (f.json) observer.on('observation', (o) => process.stdout.write(`${eventLine(o, new Date())}\n`));
     observer.on('session', (e: { type: string; reason?: string }) => {
