@@ -1,6 +1,7 @@
 // Benchmarks report ratios against a reference measured in the same process and run, so the
 // figures survive a noisy or slower machine. Ours and the reference are interleaved in rounds
 // and the median round is reported.
+import { spawn } from 'node:child_process';
 
 export interface BenchRow {
   name: string;
@@ -54,4 +55,24 @@ export function row(name: string, value: number, unit: string, reference: string
 export function round(x: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/**
+ * Runs a bench worker in a Node process of its own (so its CPU and RSS are its own) and resolves
+ * with the one JSON value it prints on stdout; its stderr goes to ours.
+ */
+export function runWorker<T>(nodeArgs: string[], what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', (code) => {
+      try {
+        if (code !== 0) throw new Error(`exit ${code}`);
+        resolve(JSON.parse(out) as T);
+      } catch (err) {
+        reject(new Error(`${what} failed: ${(err as Error).message}`));
+      }
+    });
+  });
 }

@@ -5,10 +5,9 @@
 // Env: CANOPY_BENCH_FLEET_DEVICES (default 2000), CANOPY_BENCH_FLEET_ROUNDS (default 3),
 // CANOPY_BENCH_FLEET_MEASURE_MS (default 10000), CANOPY_BENCH_FLEET_ROOT (another checkout whose
 // simulator the worker measures, for a before and after; bench/fleet-worker.ts).
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Mosquitto } from '../host/mosquitto.ts';
-import { median, row, type BenchRow } from './harness.ts';
+import { median, row, runWorker, type BenchRow } from './harness.ts';
 import type { FleetCost, FleetWay } from './fleet-worker.ts';
 
 const DEVICES = Number(process.env.CANOPY_BENCH_FLEET_DEVICES ?? 2000);
@@ -19,21 +18,7 @@ const worker = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
 const WAYS: FleetWay[] = ['mqttjs', 'canopy', 'observed'];
 
 function measure(way: FleetWay, broker: string, prefix: string): Promise<FleetCost> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', worker, way, String(DEVICES), broker, prefix, String(SETTLE_MS), String(MEASURE_MS)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => {
-      try {
-        if (code !== 0) throw new Error(`exit ${code}`);
-        resolve(JSON.parse(out) as FleetCost);
-      } catch (err) {
-        reject(new Error(`fleet worker (${way}) failed: ${(err as Error).message}`));
-      }
-    });
-  });
+  return runWorker<FleetCost>(['--expose-gc', '--import', 'tsx', worker, way, String(DEVICES), broker, prefix, String(SETTLE_MS), String(MEASURE_MS)], `fleet worker (${way})`);
 }
 
 const cpuPer1k = (c: FleetCost) => c.cpuMs / (c.messages / 1000);

@@ -17,7 +17,7 @@
 // pairs and their arrays as the growth. sim/sim-device.ts now keeps the live messages only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { row, type BenchRow } from './harness.ts';
+import { row, runWorker, type BenchRow } from './harness.ts';
 import type { MemoryResult } from './sim-memory-worker.ts';
 
 const DEVICES = Number(process.env.CANOPY_BENCH_MEM_DEVICES ?? 100);
@@ -52,19 +52,7 @@ function outputMatching(child: ChildProcess, pattern: RegExp, what: string): Pro
 }
 
 function measure(broker: string, run: { seconds: number; speed: number }): Promise<MemoryResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', worker, root, broker, String(DEVICES), String(run.seconds), String(run.speed)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => {
-      try {
-        if (code !== 0) throw new Error(`exit ${code}`);
-        resolve(JSON.parse(out) as MemoryResult);
-      } catch (err) {
-        reject(new Error(`sim memory worker failed: ${(err as Error).message}`));
-      }
-    });
-  });
+  return runWorker<MemoryResult>(['--expose-gc', '--import', 'tsx', worker, root, broker, String(DEVICES), String(run.seconds), String(run.speed)], 'sim memory worker');
 }
 
 export default async function simMemoryBench(): Promise<BenchRow[]> {

@@ -8,10 +8,9 @@
 // is already one process per device. Env: CANOPY_BENCH_NODE_LEVELS / CANOPY_BENCH_XS_LEVELS
 // (comma-separated device counts), CANOPY_BENCH_SHARDS (V8 processes, default 2),
 // CANOPY_BENCH_MEASURE_MS (default 10000).
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Mosquitto } from '../host/mosquitto.ts';
-import { median, row, type BenchRow } from './harness.ts';
+import { median, row, runWorker, type BenchRow } from './harness.ts';
 import type { ShardResult } from './scale-worker.ts';
 
 const MEASURE_MS = Number(process.env.CANOPY_BENCH_MEASURE_MS ?? 10_000);
@@ -29,21 +28,7 @@ interface Level {
 }
 
 function shard(engine: string, devices: number, index: number, count: number, broker: string): Promise<ShardResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, engine, String(devices), String(index), String(count), broker, '3000', String(MEASURE_MS)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => {
-      try {
-        if (code !== 0) throw new Error(`exit ${code}`);
-        resolve(JSON.parse(out) as ShardResult);
-      } catch (err) {
-        reject(new Error(`scale shard ${index}/${count} failed: ${(err as Error).message}`));
-      }
-    });
-  });
+  return runWorker<ShardResult>(['--import', 'tsx', worker, engine, String(devices), String(index), String(count), broker, '3000', String(MEASURE_MS)], `scale shard ${index}/${count}`);
 }
 
 async function runLevel(engine: 'xs' | 'node', devices: number, processes: number, broker: string): Promise<Level> {
