@@ -18,6 +18,10 @@ let publisher: TestClient;
 beforeAll(async () => {
   broker = await new EmbeddedBroker({ port: 0 }).start();
   publisher = await new TestClient(broker.url, { clientId: 'gh-1', keepalive: 30 }).connect();
+  publishSample();
+  // The broker holds it once it hands it back to a subscriber of its own.
+  await publisher.subscribe(topics.telemetry('gh-1'), 1);
+  await publisher.until(() => publisher.events.some((e) => e.type === 'message' && e.retain), 'the retained sample back from the broker');
 });
 
 afterAll(async () => {
@@ -25,22 +29,18 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-function publishSamples(): void {
+// Retained, so a monitor that subscribes later still gets it: no publishing on a timer until it is listening.
+function publishSample(): void {
   const field = GREENHOUSE_TELEMETRY.declaration.fields.find((f) => f.name === 'temperature')!;
   const values = Object.fromEntries(GREENHOUSE_TELEMETRY.declaration.fields.map((f) => [f.name, f.type === 'bool' ? false : (f.min ?? 0)]));
   values[field.name] = 21.5;
-  publisher.driver.publish(topics.telemetry('gh-1'), GREENHOUSE_TELEMETRY.encode(7, 1_700_000_000, values), { qos: 1 });
+  publisher.driver.publish(topics.telemetry('gh-1'), GREENHOUSE_TELEMETRY.encode(7, 1_700_000_000, values), { qos: 1, retain: true });
 }
 
 describe('canopy monitor --app', () => {
   it('decodes the app\'s samples by its declared telemetry', async () => {
     const monitor = canopy(['monitor', '--broker', broker.url, '--json', '--app', greenhouse]);
-    const timer = setInterval(publishSamples, 200);
-    try {
-      await outputUntil(monitor, () => monitor.stdout.includes('"kind":"record"'), 'a decoded greenhouse record');
-    } finally {
-      clearInterval(timer);
-    }
+    await outputUntil(monitor, () => monitor.stdout.includes('"kind":"record"'), 'a decoded greenhouse record');
     monitor.child.kill('SIGTERM');
     expect(await monitor.exited).toBe(0);
     const record = monitor.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((o) => o.kind === 'record');
@@ -49,12 +49,7 @@ describe('canopy monitor --app', () => {
 
   it('without the declaration the samples are decode errors, not sensor-node samples', async () => {
     const monitor = canopy(['monitor', '--broker', broker.url, '--json']);
-    const timer = setInterval(publishSamples, 200);
-    try {
-      await outputUntil(monitor, () => monitor.stdout.includes('"kind":"decode-error"'), 'a decode error');
-    } finally {
-      clearInterval(timer);
-    }
+    await outputUntil(monitor, () => monitor.stdout.includes('"kind":"decode-error"'), 'a decode error');
     monitor.child.kill('SIGTERM');
     await monitor.exited;
     expect(monitor.stdout).not.toContain('"kind":"telemetry"');
