@@ -41,7 +41,7 @@ export default async function simFleetBench(): Promise<BenchRow[]> {
         runs.get(way)!.push(c);
         console.error(
           `  fleet ${way.padEnd(8)} ${DEVICES} devices: ${c.messages} samples (${c.acked} acked${way === 'observed' ? `, ${c.observed} observed` : ''}) in ${(c.windowMs / 1000).toFixed(1)} s, ` +
-            `CPU ${(c.cpuMs / 1000).toFixed(2)} s = ${cpuPer1k(c).toFixed(1)} ms per 1k, RSS +${(c.rssKb / 1024).toFixed(1)} MB = ${(c.rssKb / DEVICES).toFixed(1)} KB/device, heap +${(c.heapKb / DEVICES).toFixed(1)} KB/device (whole process ${(c.baseRssKb / 1024).toFixed(0)} → ${(c.totalRssKb / 1024).toFixed(0)} MB)`,
+            `CPU ${(c.cpuMs / 1000).toFixed(2)} s = ${cpuPer1k(c).toFixed(1)} ms per 1k (user ${((c.cpuMs - c.systemMs) / (c.messages / 1000)).toFixed(1)} + system ${(c.systemMs / (c.messages / 1000)).toFixed(1)}), RSS +${(c.rssKb / 1024).toFixed(1)} MB = ${(c.rssKb / DEVICES).toFixed(1)} KB/device, heap +${(c.heapKb / DEVICES).toFixed(1)} KB/device (whole process ${(c.baseRssKb / 1024).toFixed(0)} → ${(c.totalRssKb / 1024).toFixed(0)} MB)`,
         );
       }
     }
