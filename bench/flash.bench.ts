@@ -52,10 +52,11 @@ async function intoFake(flash: (port: string) => Promise<Run>): Promise<Run> {
 async function canopy(port: string): Promise<Run> {
   // --verbose puts esptool's "Wrote ... in N seconds" line on stderr, the figure esptool.py prints.
   const r = await run(process.execPath, [CLI, 'flash', '--port', port, '--baud', BAUD, '--json', '--verbose', `0x10000=${APP}`]);
-  const report = JSON.parse(r.out) as { ok: boolean; seconds: number };
+  // --json wraps the FlashReport in {ok, command, result} (docs/cli-json.md).
+  const report = JSON.parse(r.out) as { ok: boolean; result: { seconds: number } };
   const wrote = /Wrote \d+ bytes .* in ([\d.]+) seconds/.exec(r.err);
   if (r.code !== 0 || !report.ok || !wrote) throw new Error(`canopy flash failed (${r.code}): ${r.out}${r.err}`);
-  return { wall: r.wall, write: Number(wrote[1]), session: report.seconds };
+  return { wall: r.wall, write: Number(wrote[1]), session: report.result.seconds };
 }
 
 function esptoolOnPath(): string | undefined {
