@@ -21,7 +21,9 @@ function measure(way: FleetWay, broker: string, prefix: string): Promise<FleetCo
   return runWorker<FleetCost>(['--expose-gc', '--import', 'tsx', worker, way, String(DEVICES), broker, prefix, String(SETTLE_MS), String(MEASURE_MS)], `fleet worker (${way})`);
 }
 
-const cpuPer1k = (c: FleetCost) => c.cpuMs / (c.messages / 1000);
+/** Milliseconds of `ms` per 1,000 of the run's messages. */
+const per1k = (ms: number, c: FleetCost) => ms / (c.messages / 1000);
+const cpuPer1k = (c: FleetCost) => per1k(c.cpuMs, c);
 
 export default async function simFleetBench(): Promise<BenchRow[]> {
   const m = new Mosquitto({ quiet: true });
@@ -41,7 +43,7 @@ export default async function simFleetBench(): Promise<BenchRow[]> {
         runs.get(way)!.push(c);
         console.error(
           `  fleet ${way.padEnd(8)} ${DEVICES} devices: ${c.messages} samples (${c.acked} acked${way === 'observed' ? `, ${c.observed} observed` : ''}) in ${(c.windowMs / 1000).toFixed(1)} s, ` +
-            `CPU ${(c.cpuMs / 1000).toFixed(2)} s = ${cpuPer1k(c).toFixed(1)} ms per 1k (user ${((c.cpuMs - c.systemMs) / (c.messages / 1000)).toFixed(1)} + system ${(c.systemMs / (c.messages / 1000)).toFixed(1)}), RSS +${(c.rssKb / 1024).toFixed(1)} MB = ${(c.rssKb / DEVICES).toFixed(1)} KB/device, heap +${(c.heapKb / DEVICES).toFixed(1)} KB/device (whole process ${(c.baseRssKb / 1024).toFixed(0)} → ${(c.totalRssKb / 1024).toFixed(0)} MB)`,
+            `CPU ${(c.cpuMs / 1000).toFixed(2)} s = ${cpuPer1k(c).toFixed(1)} ms per 1k (user ${per1k(c.cpuMs - c.systemMs, c).toFixed(1)} + system ${per1k(c.systemMs, c).toFixed(1)}), RSS +${(c.rssKb / 1024).toFixed(1)} MB = ${(c.rssKb / DEVICES).toFixed(1)} KB/device, heap +${(c.heapKb / DEVICES).toFixed(1)} KB/device (whole process ${(c.baseRssKb / 1024).toFixed(0)} → ${(c.totalRssKb / 1024).toFixed(0)} MB)`,
         );
       }
     }
